@@ -1,0 +1,71 @@
+"""Command line: `sre-tui [run|resume|incidents|export|lint|screenshot] ...`.
+
+Heavy modules (Textual, the Kubernetes client) are imported inside the commands that need
+them so `lint` and `incidents` start instantly and the app's first frame waits for nothing
+it does not use yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sre-tui",
+        description="Incident console: runbook checklists beside live cluster evidence.",
+    )
+    parser.add_argument("--config", help="configuration file (default: $SRE_TUI_CONFIG, "
+                        "the XDG config dir, else the repository's config/)")
+    parser.add_argument("--env", help="environment from the configuration")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="start an incident on one runbook")
+    run.add_argument("runbook", help="runbook id")
+    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a runbook variable (repeatable)")
+    run.add_argument("--severity", help="override the runbook's severity (SEV1–SEV4)")
+
+    resume = sub.add_parser("resume", help="reopen an incident (the latest by default)")
+    resume.add_argument("incident", nargs="?", help="incident id")
+
+    sub.add_parser("incidents", help="list incidents")
+
+    export = sub.add_parser("export", help="write a Markdown post-mortem draft")
+    export.add_argument("incident", help="incident id")
+    export.add_argument("-o", "--output", help="file to write (default: stdout)")
+
+    lint = sub.add_parser("lint", help="validate runbooks")
+    lint.add_argument("paths", nargs="*", help="files or directories "
+                      "(default: the configured runbook directories)")
+
+    shot = sub.add_parser("screenshot", help="write SVG screenshots of the main screens")
+    shot.add_argument("--out", default="screenshots", help="output directory")
+
+    # Options given after the sub-command work too (`sre-tui run X --env prod`).
+    for sp in (run, resume, export, lint, shot):
+        sp.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+        sp.add_argument("--env", dest="sub_env", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.config = getattr(args, "sub_config", None) or args.config
+    args.env = getattr(args, "sub_env", None) or args.env
+    from sre_tui import commands
+
+    handler = getattr(commands, f"cmd_{args.command or 'open'}")
+    try:
+        return handler(args)
+    except commands.UserError as exc:
+        print(f"sre-tui: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

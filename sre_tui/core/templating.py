@@ -1,0 +1,170 @@
+"""`{{ name }}` templating with values inserted safely for where they land.
+
+Single braces belong to PromQL, JSONPath and the shell and are left alone. Values are
+untrusted (they come from the command line and from alert labels), so every field says
+what kind of text it is and each value is escaped or validated for that kind. A value
+that cannot be made safe raises `TemplateError` with a message meant for the user.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from urllib.parse import quote
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# Anything that looks like a placeholder but is not a valid one ("{{ 1x }}", "{{}}").
+LOOSE_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+
+# DNS-1123 subdomain (object names) and label rules, as the API server checks them.
+K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+K8S_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+# Outside a quoted string, PromQL only ever gets a duration, a number or an identifier.
+PROMQL_BARE = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$|^-?\d+(\.\d+)?$|^[A-Za-z_:][A-Za-z0-9_:]*$")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+MAX_VALUE_LEN = 1024
+
+
+class Context(StrEnum):
+    """Where a rendered value lands."""
+
+    TEXT = "text"  # shown to a human, never interpreted
+    SHELL = "shell"  # a command line
+    PROMQL = "promql"
+    K8S_NAME = "k8s-name"  # a whole field that must be a Kubernetes object name
+    SELECTOR = "selector"  # a label selector: values must be valid label values
+    URL = "url"
+
+
+class TemplateError(ValueError):
+    """A value cannot be inserted safely, or a variable is missing."""
+
+
+def placeholders(text: str) -> list[str]:
+    return [m.group(1) for m in PLACEHOLDER.finditer(text)]
+
+
+def malformed_placeholders(text: str) -> list[str]:
+    """Return `{{ ... }}` spans that are not a single valid variable name."""
+    return [
+        m.group(0)
+        for m in LOOSE_PLACEHOLDER.finditer(text)
+        if not PLACEHOLDER.fullmatch(m.group(0))
+    ]
+
+
+def _check_common(name: str, value: str) -> None:
+    if len(value) > MAX_VALUE_LEN:
+        raise TemplateError(f"value of '{name}' is longer than {MAX_VALUE_LEN} characters")
+    if CONTROL_CHARS.search(value):
+        raise TemplateError(
+            f"value of '{name}' contains control characters (newline, escape, …); refused"
+        )
+
+
+def _promql_string(value: str) -> str:
+    # Inside a double-quoted PromQL string: escape backslash and quote.
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _inside_double_quotes(text: str, pos: int) -> bool:
+    """True when `pos` in a PromQL expression lies inside a double-quoted string."""
+    inside = False
+    i = 0
+    while i < pos:
+        ch = text[i]
+        if ch == "\\" and inside:
+            i += 2
+            continue
+        if ch == '"':
+            inside = not inside
+        i += 1
+    return inside
+
+
+def shell_quote_context(text: str, pos: int) -> str | None:
+    """Return the quote character open at `pos` in a shell command, if any."""
+    quote_char: str | None = None
+    i = 0
+    while i < pos:
+        ch = text[i]
+        if quote_char is None:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch in "'\"":
+                quote_char = ch
+        elif ch == quote_char:
+            quote_char = None
+        elif ch == "\\" and quote_char == '"':
+            i += 2
+            continue
+        i += 1
+    return quote_char
+
+
+def escape_value(name: str, value: str, context: Context, *, in_string: bool = False) -> str:
+    """Make `value` safe for `context`, or raise TemplateError."""
+    _check_common(name, value)
+    if context is Context.TEXT:
+        return value
+    if context is Context.SHELL:
+        return shlex.quote(value)
+    if context is Context.PROMQL:
+        if in_string:
+            return _promql_string(value)
+        if not PROMQL_BARE.match(value):
+            raise TemplateError(
+                f"value {value!r} of '{name}' is not a duration, number or metric name; "
+                "outside a quoted label value PromQL accepts nothing else"
+            )
+        return value
+    if context is Context.K8S_NAME:
+        if len(value) > 253 or not K8S_NAME.match(value):
+            raise TemplateError(
+                f"value {value!r} of '{name}' is not a valid Kubernetes name "
+                "(lower-case letters, digits, '-' and '.')"
+            )
+        return value
+    if context is Context.SELECTOR:
+        if len(value) > 63 or not K8S_LABEL_VALUE.match(value):
+            raise TemplateError(
+                f"value {value!r} of '{name}' is not a valid Kubernetes label value"
+            )
+        return value
+    if context is Context.URL:
+        return quote(value, safe="")
+    raise TemplateError(f"unknown template context {context}")  # pragma: no cover
+
+
+def render(text: str, values: Mapping[str, str], context: Context) -> str:
+    """Replace every `{{ name }}` in `text`, escaping each value for `context`."""
+    out: list[str] = []
+    last = 0
+    for match in PLACEHOLDER.finditer(text):
+        name = match.group(1)
+        if name not in values:
+            raise TemplateError(f"variable '{name}' has no value (pass --var {name}=VALUE)")
+        out.append(text[last : match.start()])
+        if context is Context.SHELL and shell_quote_context(text, match.start()):
+            raise TemplateError(
+                f"placeholder '{{{{ {name} }}}}' sits inside quotes in a command; "
+                "write it unquoted, sre-tui quotes values itself"
+            )
+        in_string = context is Context.PROMQL and _inside_double_quotes(text, match.start())
+        out.append(escape_value(name, str(values[name]), context, in_string=in_string))
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def missing(texts: Iterable[str], values: Mapping[str, str]) -> list[str]:
+    """Names used in `texts` that `values` does not define, in first-use order."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for name in placeholders(text):
+            if name not in values:
+                seen.setdefault(name)
+    return list(seen)
