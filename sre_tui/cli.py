@@ -17,15 +17,23 @@ def _parser() -> argparse.ArgumentParser:
         prog="sre-tui",
         description="Incident console: runbook checklists beside live cluster evidence.",
     )
-    parser.add_argument("--config", help="configuration file (default: $SRE_TUI_CONFIG, "
-                        "the XDG config dir, else the repository's config/)")
+    parser.add_argument(
+        "--config",
+        help="configuration file (default: $SRE_TUI_CONFIG, "
+        "the XDG config dir, else the repository's config/)",
+    )
     parser.add_argument("--env", help="environment from the configuration")
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="start an incident on one runbook")
     run.add_argument("runbook", help="runbook id")
-    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                     help="set a runbook variable (repeatable)")
+    run.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a runbook variable (repeatable)",
+    )
     run.add_argument("--severity", help="override the runbook's severity (SEV1–SEV4)")
 
     resume = sub.add_parser("resume", help="reopen an incident (the latest by default)")
@@ -38,8 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", help="file to write (default: stdout)")
 
     lint = sub.add_parser("lint", help="validate runbooks")
-    lint.add_argument("paths", nargs="*", help="files or directories "
-                      "(default: the configured runbook directories)")
+    lint.add_argument(
+        "paths",
+        nargs="*",
+        help="files or directories (default: the configured runbook directories)",
+    )
 
     shot = sub.add_parser("screenshot", help="write SVG screenshots of the main screens")
     shot.add_argument("--out", default="screenshots", help="output directory")

@@ -7,6 +7,13 @@ import sys
 from pathlib import Path
 
 from sre_tui.backends.config_files import ConfigError, LoadedConfig, load_config
+from sre_tui.core.incident import utcnow
+from sre_tui.core.reports import postmortem, progress
+from sre_tui.core.severity import Severity
+from sre_tui.core.templating import TemplateError
+from sre_tui.core.timefmt import full_stamp
+from sre_tui.core.variables import parse_assignments
+from sre_tui.workspace import ActiveIncident, Workspace, WorkspaceError
 
 
 class UserError(Exception):
@@ -36,3 +43,107 @@ def cmd_lint(args: argparse.Namespace) -> int:
     )
     print(summary, file=sys.stderr)
     return 0 if ok else 1
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    try:
+        return Workspace.open(_config(args), args.env)
+    except WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _run_app(workspace: Workspace, active: ActiveIncident | None = None) -> int:
+    from sre_tui.ui.app import create_app
+
+    app = create_app(workspace, active)
+    app.run()
+    return app.return_code or 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    return _run_app(_workspace(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    loaded = workspace.runbooks.by_id(args.runbook)
+    if loaded is None:
+        known = ", ".join(sorted(r.runbook.id for r in workspace.runbooks.runbooks))
+        raise UserError(f"no runbook '{args.runbook}' (available: {known})")
+    severity = None
+    if args.severity:
+        try:
+            severity = Severity(args.severity.upper())
+        except ValueError:
+            raise UserError(f"severity must be SEV1–SEV4, not {args.severity!r}") from None
+    try:
+        given = parse_assignments(args.var)
+        active = workspace.start(loaded, given=given, severity=severity)
+    except (WorkspaceError, TemplateError) as exc:
+        raise UserError(str(exc)) from None
+    return _run_app(workspace, active)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    try:
+        active = workspace.resume(args.incident)
+    except WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+    return _run_app(workspace, active)
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    found, problems = workspace.store.all()
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if not found:
+        print(f"No incidents under {workspace.store.root}")
+        return 0
+    rows = [("ID", "STATE", "SEV", "RUNBOOK", "STARTED (UTC)", "PROGRESS")]
+    for stored in reversed(found):
+        active = workspace.reopen(stored) if stored.runbook_source else None
+        incident = stored.incident
+        done, total = progress(incident, active.runbook if active else None)
+        rows.append(
+            (
+                incident.id,
+                incident.state.value,
+                incident.severity.value,
+                incident.runbook_id or "-",
+                full_stamp(incident.started_at),
+                f"{done}/{total}" if total else "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    try:
+        active = workspace.resume(args.incident)
+    except WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+    text = postmortem(active.incident, active.runbook, utcnow())
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write {args.output}: {exc.strerror}") from None
+        print(f"Wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from sre_tui.ui.screenshots import write_screenshots
+
+    for path in write_screenshots(Path(args.out)):
+        print(path)
+    return 0

@@ -144,8 +144,10 @@ def cross_check(runbook: Runbook) -> list[tuple[Loc, str]]:
                 problems.append(((*loc, "focus", "pane"), message))
             if step.verify and step.verify.query not in query_ids:
                 problems.append(
-                    ((*loc, "verify", "query"),
-                     f"step '{step.id}' verifies with unknown query '{step.verify.query}'")
+                    (
+                        (*loc, "verify", "query"),
+                        f"step '{step.id}' verifies with unknown query '{step.verify.query}'",
+                    )
                 )
     problems.extend(template_problems(runbook))
     return problems

@@ -34,7 +34,7 @@ class Model(BaseModel):
 class Link(Model):
     title: str
     url: str | None = None
-    TEMPLATED: ClassVar[dict[str, Context]] = {"url": Context.TEXT}
+    TEMPLATED: ClassVar[dict[str, Context]] = {"url": Context.URL}
 
 
 class Variable(Model):
@@ -70,13 +70,15 @@ class Query(Model):
     direction: Direction = Direction.ABOVE
     range: str = Field(default="30m", pattern=DURATION_PATTERN)
     description: str = ""
-    TEMPLATED: ClassVar[dict[str, Context]] = {"promql": Context.PROMQL}
+    TEMPLATED: ClassVar[dict[str, Context]] = {"title": Context.TEXT, "promql": Context.PROMQL}
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Query:
         if self.warn is not None and self.crit is not None:
-            worse = self.crit >= self.warn if self.direction is Direction.ABOVE else (
-                self.crit <= self.warn
+            worse = (
+                self.crit >= self.warn
+                if self.direction is Direction.ABOVE
+                else (self.crit <= self.warn)
             )
             if not worse:
                 side = "above" if self.direction is Direction.ABOVE else "below"
@@ -122,6 +124,7 @@ class Check(Model):
     TEMPLATED: ClassVar[dict[str, Context]] = {
         "url": Context.URL,
         "service": Context.K8S_NAME,
+        "port": Context.K8S_NAME,
         "path": Context.URL,
     }
 
@@ -248,6 +251,7 @@ class ActionBase(Model):
 class KubeTarget(ActionBase):
     deployment: str
     TEMPLATED: ClassVar[dict[str, Context]] = {
+        "title": Context.TEXT,
         "deployment": Context.K8S_NAME,
         "namespace": Context.K8S_NAME,
     }
@@ -287,8 +291,7 @@ class ScaleAction(KubeTarget):
     def _bounded(self) -> ScaleAction:
         if not self.min_replicas <= self.replicas <= self.max_replicas:
             raise ValueError(
-                f"replicas {self.replicas} outside bounds "
-                f"{self.min_replicas}..{self.max_replicas}"
+                f"replicas {self.replicas} outside bounds {self.min_replicas}..{self.max_replicas}"
             )
         return self
 
@@ -312,6 +315,7 @@ class ConfigMapAction(ActionBase):
     to_value: str = Field(alias="to")
     value: ValueSpec = Field(default_factory=ValueSpec)
     TEMPLATED: ClassVar[dict[str, Context]] = {
+        "title": Context.TEXT,
         "configmap": Context.K8S_NAME,
         "namespace": Context.K8S_NAME,
     }
@@ -337,7 +341,7 @@ class HttpAction(ActionBase):
     auth: str | None = Field(default=None, pattern=SECRET_REF_PATTERN)
     expect_status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204])
     revert_body: dict[str, Any] | None = None
-    TEMPLATED: ClassVar[dict[str, Context]] = {"url": Context.URL}
+    TEMPLATED: ClassVar[dict[str, Context]] = {"title": Context.TEXT, "url": Context.URL}
 
     @field_validator("url")
     @classmethod
@@ -354,6 +358,7 @@ class SilenceAction(ActionBase):
     matchers: dict[str, str] = Field(min_length=1)
     duration_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     comment: str
+    TEMPLATED: ClassVar[dict[str, Context]] = {"title": Context.TEXT, "comment": Context.TEXT}
 
 
 Action = Annotated[
@@ -415,7 +420,11 @@ class Runbook(Model):
     actions: list[Action] = Field(default_factory=list)
     escalation: list[EscalationRule] = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list)
-    TEMPLATED: ClassVar[dict[str, Context]] = {"title": Context.TEXT}
+    TEMPLATED: ClassVar[dict[str, Context]] = {
+        "title": Context.TEXT,
+        "service": Context.TEXT,
+        "summary": Context.TEXT,
+    }
 
     @field_validator("variables")
     @classmethod

@@ -1,0 +1,164 @@
+"""Incidents on disk: one directory each, an fsync'd append-only event journal.
+
+Layout under the state directory (`$SRE_TUI_STATE_DIR`, else the XDG state dir):
+
+    incidents/INC-…/events.jsonl   one JSON event per line, fsync'd before it counts
+    incidents/INC-…/runbook.yaml   the runbook text as it was when the incident started
+
+A kill at any moment leaves at most a torn last line, which is ignored on load: that
+event was never acknowledged on screen, because the screen only changes after `append`
+has returned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from platformdirs import user_state_path
+
+from sre_tui.core.incident import Event, Incident, IncidentError, new_incident_id
+
+JOURNAL = "events.jsonl"
+RUNBOOK = "runbook.yaml"
+
+
+def state_dir() -> Path:
+    if env := os.environ.get("SRE_TUI_STATE_DIR"):
+        return Path(env)
+    return user_state_path("sre-tui")
+
+
+class StoreError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredIncident:
+    incident: Incident
+    runbook_source: str | None
+    torn_tail: bool = False  # a partial last line was ignored
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class IncidentStore:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root or state_dir()) / "incidents"
+        self._lock = threading.Lock()
+
+    def _dir(self, incident_id: str) -> Path:
+        if not incident_id or "/" in incident_id or incident_id.startswith("."):
+            raise StoreError(f"invalid incident id {incident_id!r}")
+        return self.root / incident_id
+
+    def new_id(self, now: datetime) -> str:
+        while True:
+            candidate = new_incident_id(now, secrets.token_hex(2))
+            if not self._dir(candidate).exists():
+                return candidate
+
+    def create(self, start: Event, runbook_source: str | None) -> None:
+        """Write the runbook snapshot, then the first event; both durable on return."""
+        directory = self._dir(start.data["id"])
+        self.root.mkdir(parents=True, exist_ok=True)
+        directory.mkdir()
+        if runbook_source is not None:
+            _write_atomic(directory / RUNBOOK, runbook_source)
+        self.append(start.data["id"], start)
+        _fsync_dir(self.root)
+
+    def append(self, incident_id: str, event: Event) -> None:
+        """Append one event and fsync; only then may the UI show it as done."""
+        line = json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        path = self._dir(incident_id) / JOURNAL
+        with self._lock:
+            self._drop_torn_tail(path)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    @staticmethod
+    def _drop_torn_tail(path: Path) -> None:
+        """Cut a partial last line left by a crash so the next event starts a new line."""
+        if not path.exists():
+            return
+        with path.open("rb+") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            if size == 0:
+                return
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            data = path.read_bytes()
+            handle.truncate(data.rfind(b"\n") + 1)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def load(self, incident_id: str) -> StoredIncident:
+        directory = self._dir(incident_id)
+        path = directory / JOURNAL
+        if not path.exists():
+            raise StoreError(f"no incident {incident_id} under {self.root}")
+        raw = path.read_bytes()
+        torn = bool(raw) and not raw.endswith(b"\n")
+        lines = raw.split(b"\n")
+        complete = lines[:-1]  # the last element is '' or a torn line
+        events = []
+        for number, line in enumerate(complete, start=1):
+            if not line.strip():
+                continue
+            try:
+                events.append(Event.from_json(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StoreError(f"{path}:{number}: unreadable event: {exc}") from None
+        try:
+            incident = Incident.replay(events)
+        except (IncidentError, KeyError, ValueError) as exc:
+            raise StoreError(f"{path}: {exc}") from None
+        runbook_path = directory / RUNBOOK
+        source = runbook_path.read_text(encoding="utf-8") if runbook_path.exists() else None
+        return StoredIncident(incident, source, torn)
+
+    def ids(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / JOURNAL).is_file())
+
+    def all(self) -> tuple[list[StoredIncident], list[str]]:
+        """Every readable incident, oldest first, and messages for unreadable ones."""
+        found, problems = [], []
+        for incident_id in self.ids():
+            try:
+                found.append(self.load(incident_id))
+            except StoreError as exc:
+                problems.append(str(exc))
+        found.sort(key=lambda s: s.incident.started_at)
+        return found, problems
+
+    def latest(self) -> StoredIncident | None:
+        found, _ = self.all()
+        return found[-1] if found else None

@@ -1,0 +1,144 @@
+"""The Textual app: wires screens, global bindings and the command palette."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from sre_tui.core.incident import utcnow
+from sre_tui.core.severity import Severity
+from sre_tui.core.timefmt import full_stamp
+from sre_tui.ui.dialogs.choice import ChoiceDialog
+from sre_tui.ui.dialogs.help import HelpScreen
+from sre_tui.ui.screens.incident import IncidentScreen
+from sre_tui.ui.screens.picker import PickerScreen
+from sre_tui.workspace import ActiveIncident, Workspace, WorkspaceError
+
+
+class SreTuiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "sre-tui"
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys", id="help"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        active: ActiveIncident | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.initial = active
+        self.clock = clock
+
+    def on_mount(self) -> None:
+        problems = [str(p) for p in self.workspace.runbooks.problems]
+        self.push_screen(PickerScreen(self.workspace.runbooks.runbooks, problems))
+        if problems:
+            self.notify(
+                f"{len(problems)} runbook problem(s); invalid runbooks were skipped",
+                title="Runbooks",
+                severity="warning",
+                timeout=8,
+            )
+        if self.initial is not None:
+            self.open_incident(self.initial)
+
+    def open_incident(self, active: ActiveIncident) -> None:
+        while isinstance(self.screen, IncidentScreen):
+            self.pop_screen()
+        self.push_screen(IncidentScreen(active, self.workspace.store, self.workspace.user))
+
+    def show_runbooks(self) -> None:
+        while len(self.screen_stack) > 2 or isinstance(self.screen, IncidentScreen):
+            self.pop_screen()
+
+    def start_incident(
+        self, loaded, *, title: str | None = None, severity: Severity | None = None
+    ) -> None:
+        self.run_worker(
+            self._start(loaded, title, severity), exclusive=True, group="start", exit_on_error=False
+        )
+
+    async def _start(self, loaded, title: str | None, severity: Severity | None) -> None:
+        try:
+            # Writing the first event is disk I/O: off the event loop.
+            active = await asyncio.to_thread(
+                self.workspace.start, loaded, title=title, severity=severity, now=self.clock()
+            )
+        except (WorkspaceError, OSError) as exc:
+            self.notify(
+                str(exc), title="Cannot start incident", severity="error", timeout=15, markup=False
+            )
+            return
+        self.open_incident(active)
+
+    def choose_incident(self) -> None:
+        self.run_worker(
+            self._choose_incident(), exclusive=True, group="resume", exit_on_error=False
+        )
+
+    async def _choose_incident(self) -> None:
+        found, problems = await asyncio.to_thread(self.workspace.store.all)
+        for problem in problems:
+            self.notify(problem, severity="warning", markup=False)
+        if not found:
+            self.notify("No incidents to resume")
+            return
+        choices = [
+            (
+                s.incident.id,
+                f"{s.incident.id}  {s.incident.state:<13} "
+                f"{full_stamp(s.incident.started_at)}  {s.incident.title}",
+            )
+            for s in reversed(found[-50:])
+        ]
+        by_id = {s.incident.id: s for s in found}
+
+        def chosen(incident_id: str | None) -> None:
+            if incident_id:
+                try:
+                    self.open_incident(self.workspace.reopen(by_id[incident_id]))
+                except WorkspaceError as exc:
+                    self.notify(str(exc), severity="error", markup=False)
+
+        self.push_screen(ChoiceDialog("Resume incident", choices), chosen)
+
+    def action_help(self) -> None:
+        rows: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        # Our own bindings (they carry ids) first, then the widgets' generic ones.
+        bindings = sorted(
+            (active.binding for active in self.screen.active_bindings.values()),
+            key=lambda binding: binding.id is None,
+        )
+        for binding in bindings:
+            if not binding.description or binding.description in seen:
+                continue
+            seen.add(binding.description)
+            rows.append((self.get_key_display(binding), binding.description))
+        rows.append(("ctrl+p", "Command palette"))
+        self.push_screen(HelpScreen(rows, title=getattr(self.screen, "HELP_TITLE", "Keys")))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            yield from commands()
+
+
+def create_app(
+    workspace: Workspace,
+    active: ActiveIncident | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> SreTuiApp:
+    """The one way to build the app, used by the CLI and the tests."""
+    return SreTuiApp(workspace, active, clock)

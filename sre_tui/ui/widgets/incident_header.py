@@ -1,0 +1,49 @@
+"""The incident's header: id, title, severity, state, environment and elapsed clock."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from sre_tui.core.incident import Incident, IncidentState
+from sre_tui.core.timefmt import duration
+
+STATE_STYLE = {
+    IncidentState.INVESTIGATING: "bold",
+    IncidentState.MITIGATED: "bold",
+    IncidentState.RESOLVED: "bold",
+    IncidentState.CLOSED: "dim",
+}
+
+
+class IncidentHeader(Static):
+    """Two lines; the environment line turns red for production."""
+
+    def show(self, incident: Incident, runbook_title: str | None, elapsed: float) -> None:
+        env = incident.environment
+        self.set_class(env.production, "-production")
+        top = Text(no_wrap=True, overflow="ellipsis")
+        top.append(f" {incident.id} ", style="reverse")
+        top.append(f" {incident.severity} ", style=f"bold reverse {_sev_style(incident.severity)}")
+        top.append(" ")
+        top.append(incident.state.value.upper(), style=STATE_STYLE[incident.state])
+        top.append(f"  {duration(elapsed)} elapsed  ", style="bold")
+        top.append(runbook_title or incident.title)
+        bottom = Text(no_wrap=True, overflow="ellipsis")
+        if env.production:
+            bottom.append(" ▲ PRODUCTION ▲ ", style="bold reverse")
+            bottom.append(" ")
+        bottom.append(f"env {env.name}")
+        bottom.append(f"  ctx {env.context or '—'}")
+        bottom.append(f"  ns {env.namespace or '—'}")
+        if env.read_only:
+            bottom.append("  READ-ONLY", style="bold")
+        if runbook_title and runbook_title != incident.title:
+            bottom.append(f"  · {incident.title}", style="dim")
+        self.update(Text("\n").join([top, bottom]))
+
+
+def _sev_style(severity: object) -> str:
+    return {"SEV1": "red", "SEV2": "dark_orange", "SEV3": "yellow", "SEV4": "blue"}.get(
+        str(severity), ""
+    )

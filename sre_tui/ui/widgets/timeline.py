@@ -1,0 +1,39 @@
+"""The incident timeline, newest last."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from sre_tui.core.incident import EventKind, Incident
+from sre_tui.core.runbook import Runbook
+from sre_tui.core.timefmt import stamp
+from sre_tui.core.timeline import describe
+
+KIND_STYLE = {
+    EventKind.STARTED: "bold",
+    EventKind.TICK: "green",
+    EventKind.UNTICK: "yellow",
+    EventKind.NOTE: "cyan",
+    EventKind.STATE: "bold magenta",
+    EventKind.SEVERITY: "bold red",
+    EventKind.ESCALATION: "bold yellow",
+}
+
+
+class Timeline(VerticalScroll, can_focus=True):
+    def compose(self):  # type: ignore[override]
+        yield Static(id="timeline-body")
+
+    def show(self, incident: Incident, runbook: Runbook | None) -> None:
+        out = Text()
+        for index, event in enumerate(incident.events):
+            if index:
+                out.append("\n")
+            out.append(stamp(event.ts), style="dim")
+            out.append(" ")
+            out.append(describe(event, runbook), style=KIND_STYLE.get(event.kind, ""))
+            out.append(f" — {event.user}", style="dim")
+        self.query_one("#timeline-body", Static).update(out)
+        self.scroll_end(animate=False)

@@ -1,0 +1,175 @@
+"""What a session works with: config, environment, runbooks, the incident store, the user.
+
+Shared by the CLI and the app (and so by the tests): one way to start or resume an
+incident. No Textual here.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sre_tui.backends.config_files import LoadedConfig
+from sre_tui.backends.incident_store import IncidentStore, StoredIncident, StoreError
+from sre_tui.backends.runbook_files import RunbookSet, load_runbooks
+from sre_tui.core.config import Environment
+from sre_tui.core.escalation import combined_rules
+from sre_tui.core.incident import EnvInfo, Incident, utcnow
+from sre_tui.core.lint import Loaded, validate_text
+from sre_tui.core.runbook import EscalationRule, Runbook
+from sre_tui.core.severity import Severity
+from sre_tui.core.templating import TemplateError
+from sre_tui.core.variables import render, resolve
+
+
+class WorkspaceError(Exception):
+    """A problem to tell the user before any screen opens."""
+
+
+def current_user(config_user: str | None) -> str:
+    if config_user:
+        return config_user
+    if env := os.environ.get("SRE_TUI_USER"):
+        return env
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass
+class ActiveIncident:
+    incident: Incident
+    runbook: Runbook | None  # rendered with the incident's variables
+    rules: list[EscalationRule]
+
+
+@dataclass
+class Workspace:
+    loaded: LoadedConfig
+    env_name: str
+    environment: Environment | None
+    store: IncidentStore
+    runbooks: RunbookSet = field(default_factory=RunbookSet)
+    user: str = "unknown"
+    host: str = ""
+
+    @classmethod
+    def open(
+        cls,
+        loaded: LoadedConfig,
+        env_name: str | None = None,
+        store: IncidentStore | None = None,
+        runbook_paths: list[Path] | None = None,
+    ) -> Workspace:
+        config = loaded.config
+        name = env_name or config.default_environment
+        if name is None and len(config.environments) == 1:
+            name = next(iter(config.environments))
+        if name is not None and name not in config.environments:
+            known = ", ".join(config.environments) or "none"
+            raise WorkspaceError(f"unknown environment '{name}' (configured: {known})")
+        environment = config.environments.get(name) if name else None
+        return cls(
+            loaded=loaded,
+            env_name=name or "none",
+            environment=environment,
+            store=store or IncidentStore(),
+            runbooks=load_runbooks(runbook_paths or loaded.runbook_paths()),
+            user=current_user(config.user),
+            host=socket.gethostname(),
+        )
+
+    @property
+    def env_info(self) -> EnvInfo:
+        env = self.environment
+        if env is None:
+            return EnvInfo(name=self.env_name)
+        return EnvInfo(
+            name=self.env_name,
+            context=env.context,
+            namespace=env.namespace,
+            production=env.production,
+            read_only=env.read_only,
+        )
+
+    def rules_for(self, runbook: Runbook | None) -> list[EscalationRule]:
+        return combined_rules(runbook.escalation if runbook else [], self.loaded.config.escalation)
+
+    def prepare(
+        self,
+        loaded: Loaded,
+        given: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> tuple[Runbook, dict[str, str]]:
+        """Resolve and render a runbook; every template problem surfaces here."""
+        try:
+            values = resolve(
+                loaded.runbook,
+                env_name=self.env_name,
+                environment=self.environment,
+                given=given,
+                labels=labels,
+            )
+            return render(loaded.runbook, values), values
+        except TemplateError as exc:
+            raise WorkspaceError(f"runbook '{loaded.runbook.id}': {exc}") from None
+
+    def start(
+        self,
+        loaded: Loaded | None,
+        *,
+        title: str | None = None,
+        severity: Severity | None = None,
+        given: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> ActiveIncident:
+        """Start an incident (on a runbook, or with a title and severity alone)."""
+        now = now or utcnow()
+        rendered, values = (None, {})
+        if loaded is not None:
+            rendered, values = self.prepare(loaded, given, labels)
+        title = (title or (rendered.title if rendered else "")).strip()
+        if not title:
+            raise WorkspaceError("an incident without a runbook needs a title")
+        severity = severity or (rendered.severity if rendered else Severity.SEV3)
+        start = Incident.start_event(
+            incident_id=self.store.new_id(now),
+            title=title,
+            severity=severity,
+            user=self.user,
+            now=now,
+            environment=self.env_info,
+            runbook_id=loaded.runbook.id if loaded else None,
+            variables=values,
+            host=self.host,
+        )
+        self.store.create(start, loaded.source if loaded else None)
+        return ActiveIncident(Incident.replay([start]), rendered, self.rules_for(rendered))
+
+    def resume(self, incident_id: str | None = None) -> ActiveIncident:
+        try:
+            stored = self.store.load(incident_id) if incident_id else self.store.latest()
+        except StoreError as exc:
+            raise WorkspaceError(str(exc)) from None
+        if stored is None:
+            raise WorkspaceError(f"no incidents under {self.store.root}")
+        return self.reopen(stored)
+
+    def reopen(self, stored: StoredIncident) -> ActiveIncident:
+        incident = stored.incident
+        runbook = None
+        if stored.runbook_source is not None:
+            parsed, problems = validate_text(stored.runbook_source, f"{incident.id}/runbook.yaml")
+            if parsed is None:
+                raise WorkspaceError("\n".join(str(p) for p in problems))
+            try:
+                runbook = render(parsed, incident.variables)
+            except TemplateError as exc:
+                raise WorkspaceError(f"{incident.id}: {exc}") from None
+        return ActiveIncident(incident, runbook, self.rules_for(runbook))
