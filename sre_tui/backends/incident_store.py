@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,9 +65,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 class IncidentStore:
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, suffix: Callable[[], str] | None = None) -> None:
         self.root = (root or state_dir()) / "incidents"
         self._lock = threading.Lock()
+        # Random by default; fixed in screenshots and snapshot tests.
+        self._suffix = suffix or (lambda: secrets.token_hex(2))
 
     def _dir(self, incident_id: str) -> Path:
         if not incident_id or "/" in incident_id or incident_id.startswith("."):
@@ -75,7 +78,7 @@ class IncidentStore:
 
     def new_id(self, now: datetime) -> str:
         while True:
-            candidate = new_incident_id(now, secrets.token_hex(2))
+            candidate = new_incident_id(now, self._suffix())
             if not self._dir(candidate).exists():
                 return candidate
 

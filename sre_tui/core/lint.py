@@ -49,8 +49,8 @@ def iter_templated(model: BaseModel, loc: Loc = ()) -> Iterator[tuple[Loc, str, 
     for name in type(model).model_fields:
         value = getattr(model, name)
         key = _field_key(model, name)
-        if name in templated and isinstance(value, str):
-            yield (*loc, key), value, templated[name]
+        if name in templated and isinstance(value, str | dict | list):
+            yield from _iter_values(value, (*loc, key), templated[name])
         elif isinstance(value, BaseModel):
             yield from iter_templated(value, (*loc, key))
         elif isinstance(value, list):
@@ -63,6 +63,28 @@ def iter_templated(model: BaseModel, loc: Loc = ()) -> Iterator[tuple[Loc, str, 
                     yield from iter_templated(item, (*loc, key, k))
 
 
+def _iter_values(value: Any, loc: Loc, context: Context) -> Iterator[tuple[Loc, str, Context]]:
+    """String leaves of a templated field (a string, or the values of a mapping or list)."""
+    if isinstance(value, str):
+        yield loc, value, context
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _iter_values(item, (*loc, key), context)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _iter_values(item, (*loc, index), context)
+
+
+def _render_value(value: Any, values: Mapping[str, str], context: Context) -> Any:
+    if isinstance(value, str):
+        return templating.render(value, values, context)
+    if isinstance(value, dict):
+        return {key: _render_value(item, values, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render_value(item, values, context) for item in value]
+    return value
+
+
 def render_model(model: Any, values: Mapping[str, str]) -> Any:
     """A copy of `model` with every templated string rendered for its context."""
     if not isinstance(model, BaseModel):
@@ -71,8 +93,8 @@ def render_model(model: Any, values: Mapping[str, str]) -> Any:
     updates: dict[str, Any] = {}
     for name in type(model).model_fields:
         value = getattr(model, name)
-        if name in templated and isinstance(value, str):
-            updates[name] = templating.render(value, values, templated[name])
+        if name in templated and isinstance(value, str | dict | list):
+            updates[name] = _render_value(value, values, templated[name])
         elif isinstance(value, BaseModel):
             updates[name] = render_model(value, values)
         elif isinstance(value, list) and any(isinstance(v, BaseModel) for v in value):

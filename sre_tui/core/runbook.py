@@ -341,12 +341,20 @@ class HttpAction(ActionBase):
     auth: str | None = Field(default=None, pattern=SECRET_REF_PATTERN)
     expect_status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204])
     revert_body: dict[str, Any] | None = None
-    TEMPLATED: ClassVar[dict[str, Context]] = {"title": Context.TEXT, "url": Context.URL}
+    # Body and header values are sent as JSON / header values, never spliced into text.
+    TEMPLATED: ClassVar[dict[str, Context]] = {
+        "title": Context.TEXT,
+        "description": Context.TEXT,
+        "url": Context.URL,
+        "body": Context.TEXT,
+        "revert_body": Context.TEXT,
+        "headers": Context.TEXT,
+    }
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        if not re.match(r"^(https?://|\{\{)", url):
+        if not re.match(r"^https?://", url):
             raise ValueError("url must start with http:// or https://")
         return url
 
@@ -358,7 +366,11 @@ class SilenceAction(ActionBase):
     matchers: dict[str, str] = Field(min_length=1)
     duration_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     comment: str
-    TEMPLATED: ClassVar[dict[str, Context]] = {"title": Context.TEXT, "comment": Context.TEXT}
+    TEMPLATED: ClassVar[dict[str, Context]] = {
+        "title": Context.TEXT,
+        "comment": Context.TEXT,
+        "matchers": Context.TEXT,
+    }
 
 
 Action = Annotated[

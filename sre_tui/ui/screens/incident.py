@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Footer, Static
 
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.core.escalation import countdowns, newly_due
@@ -71,14 +71,18 @@ class IncidentScreen(Screen[None]):
                 with VerticalScroll(id="detail-scroll"):
                     yield StepDetail(id="step-detail")
                 with Vertical(id="side-right"):
-                    yield Label("Escalation", classes="pane-title")
                     yield Escalations(id="escalations")
-                    yield Label("Timeline", classes="pane-title")
                     yield Timeline(id="timeline")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#detail-scroll").border_title = "Step"
+        self.query_one(Timeline).border_title = "Timeline"
+        if self.active.runbook is not None:
+            self.query_one(Checklist).border_title = "Checklist"
         self.refresh_all()
+        # Escalations already due (e.g. "SEV1/SEV2: incident commander") fire at once.
+        self.run_worker(self.tick_clock(), exit_on_error=False)
         self.set_interval(1.0, self.tick_clock)
 
     def on_resize(self, event: Resize) -> None:

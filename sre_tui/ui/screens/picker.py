@@ -66,8 +66,8 @@ class PickerScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_column("Sev", key="sev", width=4)
         table.add_column("Runbook", key="title")
-        table.add_column("Id", key="id")
         table.add_column("Steps", key="steps", width=5)
+        table.add_column("Id", key="id")
         self._show_title()
         problems = self.query_one("#picker-problems", Static)
         if self.problems:
@@ -87,11 +87,11 @@ class PickerScreen(Screen[None]):
         env = workspace.env_info
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(" sre-tui ", style="bold reverse")
-        title.append(f"  {len(self.runbooks)} runbooks · sorted by {self.sort}  ")
+        title.append(f" {len(self.runbooks)} runbooks · by {self.sort} ")
         if env.production:
             title.append(" ▲ PRODUCTION ▲ ", style="bold reverse red")
             title.append(" ")
-        title.append(f"env {env.name} · ctx {env.context or '—'} · ns {env.namespace or '—'}")
+        title.append(f"env {env.name} ctx {env.context or '—'} ns {env.namespace or '—'}")
         self.query_one("#picker-title", Static).update(title)
         self.set_class(env.production, "-production")
 
@@ -110,8 +110,8 @@ class PickerScreen(Screen[None]):
             table.add_row(
                 Text(runbook.severity.value, style=f"bold {_sev_style(runbook.severity)}"),
                 Text(runbook.title),
-                Text(runbook.id, style="dim"),
                 Text(str(len(runbook.steps())), justify="right"),
+                Text(runbook.id, style="dim"),
                 key=runbook.id,
             )
 

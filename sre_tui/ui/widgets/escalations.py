@@ -20,6 +20,6 @@ class Escalations(Static):
             if countdown.due:
                 out.append(" DUE ", style="bold reverse yellow" if is_open else "dim")
             else:
-                out.append(f"{short_duration(countdown.remaining):>6}", style="bold")
-            out.append(f" {countdown.label}")
+                out.append(f"{short_duration(countdown.remaining):>5}", style="bold")
+            out.append(f" escalate: {countdown.label}")
         self.update(out)

@@ -23,19 +23,18 @@ class IncidentHeader(Static):
         env = incident.environment
         self.set_class(env.production, "-production")
         top = Text(no_wrap=True, overflow="ellipsis")
-        top.append(f" {incident.id} ", style="reverse")
         top.append(f" {incident.severity} ", style=f"bold reverse {_sev_style(incident.severity)}")
-        top.append(" ")
-        top.append(incident.state.value.upper(), style=STATE_STYLE[incident.state])
-        top.append(f"  {duration(elapsed)} elapsed  ", style="bold")
-        top.append(runbook_title or incident.title)
+        top.append(f" {incident.state.value.upper()} ", style=STATE_STYLE[incident.state])
+        top.append(f" {duration(elapsed)} ", style="bold")
+        top.append(f" {runbook_title or incident.title}", style="bold")
         bottom = Text(no_wrap=True, overflow="ellipsis")
+        bottom.append(f"{incident.id} ", style="dim")
         if env.production:
             bottom.append(" ▲ PRODUCTION ▲ ", style="bold reverse")
             bottom.append(" ")
         bottom.append(f"env {env.name}")
-        bottom.append(f"  ctx {env.context or '—'}")
-        bottom.append(f"  ns {env.namespace or '—'}")
+        bottom.append(f" ctx {env.context or '—'}")
+        bottom.append(f" ns {env.namespace or '—'}")
         if env.read_only:
             bottom.append("  READ-ONLY", style="bold")
         if runbook_title and runbook_title != incident.title:

@@ -36,4 +36,5 @@ class Timeline(VerticalScroll, can_focus=True):
             out.append(describe(event, runbook), style=KIND_STYLE.get(event.kind, ""))
             out.append(f" — {event.user}", style="dim")
         self.query_one("#timeline-body", Static).update(out)
-        self.scroll_end(animate=False)
+        # After the new content is laid out, or the end is the old end.
+        self.call_after_refresh(self.scroll_end, animate=False)

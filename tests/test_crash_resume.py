@@ -1,0 +1,59 @@
+"""The real app in a real pseudo-terminal, killed with SIGKILL the moment a tick shows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pexpect
+
+from sre_tui.backends.incident_store import IncidentStore
+from sre_tui.cli import main
+
+
+def spawn(args: list[str], state: Path) -> pexpect.spawn:
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "SRE_TUI_STATE_DIR": str(state),
+        "COLUMNS": "100",
+        "LINES": "30",
+    }
+    return pexpect.spawn(
+        sys.executable, ["-m", "sre_tui", *args], env=env, dimensions=(30, 100), timeout=30
+    )
+
+
+def test_tick_survives_sigkill_on_first_frame_showing_it(isolated_state: Path, capsys) -> None:
+    child = spawn(["run", "service-timeout", "--var", "deployment=checkout"], isolated_state)
+    try:
+        child.expect("Check service health")  # the first frame is up
+        child.send(" ")
+        child.expect(r"\[x\]")  # the first frame that shows the tick …
+        os.kill(child.pid, signal.SIGKILL)  # … and not a moment longer
+        child.wait()
+    finally:
+        if child.isalive():
+            child.kill(signal.SIGKILL)
+    store = IncidentStore(isolated_state)
+    [incident_id] = store.ids()
+    stored = store.load(incident_id)
+    assert "check-health" in stored.incident.ticks
+    assert stored.incident.variables["deployment"] == "checkout"
+
+    # `sre-tui incidents` lists it with its progress; `resume` opens it with the tick.
+    assert main(["incidents"]) == 0
+    listing = capsys.readouterr().out
+    assert incident_id in listing and "investigating" in listing and "1/13" in listing
+
+    child = spawn(["resume"], isolated_state)
+    try:
+        child.expect(incident_id)
+        child.expect(r"\[x\]")
+        child.sendcontrol("q")
+        child.expect(pexpect.EOF)
+    finally:
+        if child.isalive():
+            child.kill(signal.SIGKILL)
