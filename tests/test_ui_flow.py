@@ -154,5 +154,7 @@ async def test_escalation_notifies_when_due(workspace, clock) -> None:
                                             for e in screen.incident.events))
         stored = workspace.store.load(active.incident.id).incident
         assert any("Secondary on-call" in e.data.get("to", "") for e in stored.events)
-        assert any("Escalate now: Secondary on-call" in str(n.message)
-                   for n in app._notifications)
+        await wait_until(
+            pilot,
+            lambda: any("Escalate now: Secondary on-call" in n.message for n in app._notifications),
+        )

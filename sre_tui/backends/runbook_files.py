@@ -56,7 +56,7 @@ def load_runbooks(paths: Iterable[Path]) -> RunbookSet:
         result.problems.extend(file_problems)
         if runbook is not None:
             result.runbooks.append(Loaded(runbook, text, str(path)))
-    duplicates = duplicate_ids([(r.path, r.runbook) for r in result.runbooks])
+    duplicates = duplicate_ids(result.runbooks)
     if duplicates:
         result.problems.extend(duplicates)
         dup_files = {p.file for p in duplicates}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sre_tui.core.runbook import Action, Contact, EscalationRule
 from sre_tui.core.severity import SeverityPolicy
@@ -43,10 +43,11 @@ class Refresh(ConfigModel):
 
 
 class Config(ConfigModel):
+    # Validated in this order: `default_environment` is checked against `environments`.
+    environments: dict[str, Environment] = Field(default_factory=dict)
     default_environment: str | None = None
     user: str | None = None
     runbook_dirs: list[str] = Field(default_factory=lambda: ["runbooks"])
-    environments: dict[str, Environment] = Field(default_factory=dict)
     kill_switches: list[Action] = Field(default_factory=list)
     contacts: list[NamedContact] = Field(default_factory=list)
     escalation: list[EscalationRule] = Field(default_factory=list)
@@ -54,13 +55,19 @@ class Config(ConfigModel):
     refresh: Refresh = Field(default_factory=Refresh)
     TEMPLATED: ClassVar[dict] = {}
 
-    @model_validator(mode="after")
-    def _default_exists(self) -> Config:
-        if self.default_environment and self.default_environment not in self.environments:
+    @field_validator("default_environment")
+    @classmethod
+    def _default_exists(cls, name: str | None, info: ValidationInfo) -> str | None:
+        environments = info.data.get("environments", {})
+        if name is not None and name not in environments:
             raise ValueError(
-                f"default_environment '{self.default_environment}' is not among the "
-                f"environments ({', '.join(self.environments) or 'none defined'})"
+                f"'{name}' is not among the environments "
+                f"({', '.join(environments) or 'none defined'})"
             )
+        return name
+
+    @model_validator(mode="after")
+    def _unique_switches(self) -> Config:
         ids = [k.id for k in self.kill_switches]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:

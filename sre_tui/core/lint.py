@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -14,6 +15,8 @@ from sre_tui.core.templating import Context, TemplateError
 from sre_tui.core.yamlsource import LineMap, Loc, SourceError, parse
 
 M = TypeVar("M", bound=BaseModel)
+
+ID_LINE = re.compile(r"^id\s*:", re.MULTILINE)
 
 # Variables every environment provides.
 BUILTIN_VARIABLES = ("namespace", "context", "environment")
@@ -229,14 +232,17 @@ def _located(file: str, lines: LineMap, items: list[tuple[Loc, str]]) -> list[Pr
     return [Problem(file, lines.line_of(loc), message) for loc, message in items]
 
 
-def duplicate_ids(loaded: list[tuple[str, Runbook]]) -> list[Problem]:
-    """Runbook ids used by more than one file."""
+def duplicate_ids(loaded: list[Loaded]) -> list[Problem]:
+    """Runbook ids used by more than one file, reported at each later file's `id:` line."""
     first: dict[str, str] = {}
     problems = []
-    for file, runbook in loaded:
-        if runbook.id in first:
-            message = f"duplicate runbook id '{runbook.id}' (also in {first[runbook.id]})"
-            problems.append(Problem(file, 1, message))
+    for item in loaded:
+        runbook_id = item.runbook.id
+        if runbook_id in first:
+            match = ID_LINE.search(item.source)
+            line = item.source[: match.start()].count("\n") + 1 if match else 1
+            message = f"duplicate runbook id '{runbook_id}' (also in {first[runbook_id]})"
+            problems.append(Problem(item.path, line, message))
         else:
-            first[runbook.id] = file
+            first[runbook_id] = item.path
     return problems

@@ -19,11 +19,13 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 LOOSE_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 
 # DNS-1123 subdomain (object names) and label rules, as the API server checks them.
-K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+K8S_NAME = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
 K8S_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 # Outside a quoted string, PromQL only ever gets a duration, a number or an identifier.
 PROMQL_BARE = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$|^-?\d+(\.\d+)?$|^[A-Za-z_:][A-Za-z0-9_:]*$")
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL, C1 (U+009B starts a terminal escape sequence) and Unicode line separators.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 MAX_VALUE_LEN = 1024
 
 
@@ -69,19 +71,23 @@ def _promql_string(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _inside_double_quotes(text: str, pos: int) -> bool:
-    """True when `pos` in a PromQL expression lies inside a double-quoted string."""
-    inside = False
+def _open_quote(text: str, pos: int) -> int | None:
+    """Index of the double quote opening the PromQL string that `pos` lies in, if any."""
+    opened: int | None = None
     i = 0
     while i < pos:
         ch = text[i]
-        if ch == "\\" and inside:
+        if ch == "\\" and opened is not None:
             i += 2
             continue
         if ch == '"':
-            inside = not inside
+            opened = i if opened is None else None
         i += 1
-    return inside
+    return opened
+
+
+REGEX_MATCHER = re.compile(r"[=!]~\s*$")
+REGEX_META = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 
 def shell_quote_context(text: str, pos: int) -> str | None:
@@ -105,7 +111,9 @@ def shell_quote_context(text: str, pos: int) -> str | None:
     return quote_char
 
 
-def escape_value(name: str, value: str, context: Context, *, in_string: bool = False) -> str:
+def escape_value(
+    name: str, value: str, context: Context, *, in_string: bool = False, in_regex: bool = False
+) -> str:
     """Make `value` safe for `context`, or raise TemplateError."""
     _check_common(name, value)
     if context is Context.TEXT:
@@ -114,7 +122,8 @@ def escape_value(name: str, value: str, context: Context, *, in_string: bool = F
         return shlex.quote(value)
     if context is Context.PROMQL:
         if in_string:
-            return _promql_string(value)
+            # In a `=~"…"` matcher the value is a literal, not a pattern of its own.
+            return _promql_string(REGEX_META.sub(r"\\\1", value) if in_regex else value)
         if not PROMQL_BARE.match(value):
             raise TemplateError(
                 f"value {value!r} of '{name}' is not a duration, number or metric name; "
@@ -135,6 +144,8 @@ def escape_value(name: str, value: str, context: Context, *, in_string: bool = F
             )
         return value
     if context is Context.URL:
+        if value.strip(".") == "":
+            raise TemplateError(f"value {value!r} of '{name}' would change the URL's path")
         return quote(value, safe="")
     raise TemplateError(f"unknown template context {context}")  # pragma: no cover
 
@@ -148,13 +159,24 @@ def render(text: str, values: Mapping[str, str], context: Context) -> str:
         if name not in values:
             raise TemplateError(f"variable '{name}' has no value (pass --var {name}=VALUE)")
         out.append(text[last : match.start()])
+        preceding = text[: match.start()]
+        if context is Context.SHELL and (len(preceding) - len(preceding.rstrip("\\"))) % 2:
+            raise TemplateError(
+                f"placeholder '{{{{ {name} }}}}' follows a backslash in a command; "
+                "the backslash would escape the quoting sre-tui adds"
+            )
         if context is Context.SHELL and shell_quote_context(text, match.start()):
             raise TemplateError(
                 f"placeholder '{{{{ {name} }}}}' sits inside quotes in a command; "
                 "write it unquoted, sre-tui quotes values itself"
             )
-        in_string = context is Context.PROMQL and _inside_double_quotes(text, match.start())
-        out.append(escape_value(name, str(values[name]), context, in_string=in_string))
+        quote = _open_quote(text, match.start()) if context is Context.PROMQL else None
+        in_regex = quote is not None and bool(REGEX_MATCHER.search(text[:quote]))
+        out.append(
+            escape_value(
+                name, str(values[name]), context, in_string=quote is not None, in_regex=in_regex
+            )
+        )
         last = match.end()
     out.append(text[last:])
     return "".join(out)

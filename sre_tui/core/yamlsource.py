@@ -96,8 +96,9 @@ def parse(text: str) -> tuple[Any, LineMap]:
     """Parse one YAML document safely; raise SourceError with a line on any problem."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise SourceError(1, f"file is larger than {MAX_BYTES // 1024} KiB; refused")
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             raise SourceError(1, "file is empty")
@@ -114,10 +115,16 @@ def parse(text: str) -> tuple[Any, LineMap]:
         if "constructor for the tag" in problem:
             problem = f"YAML tag not allowed here: {problem.split('tag', 1)[-1].strip()}"
         raise SourceError(line, f"YAML error: {problem}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise SourceError(line, f"YAML error: character {char!r} is not allowed in YAML") from None
     except yaml.YAMLError as exc:
-        raise SourceError(1, f"YAML error: {exc}") from None
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SourceError(1, f"YAML error: {first_line}") from None
     except RecursionError:
         raise SourceError(1, "document nests too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, lines

@@ -48,6 +48,7 @@ class IncidentScreen(Screen[None]):
         self.store = store
         self.user = user
         self._write_lock = asyncio.Lock()
+        self._checking_escalations = False
 
     @property
     def incident(self):  # -> Incident
@@ -118,6 +119,15 @@ class IncidentScreen(Screen[None]):
         """Every second: the elapsed clock, countdowns, and escalations that fell due."""
         now = self.now()
         self.show_clock()
+        if self._checking_escalations:  # a previous check is still writing
+            return
+        self._checking_escalations = True
+        try:
+            await self._record_due_escalations(now)
+        finally:
+            self._checking_escalations = False
+
+    async def _record_due_escalations(self, now) -> None:  # now: datetime
         for due in newly_due(self.incident, self.active.rules, now):
             recorded = await self.record(
                 lambda due=due: self.incident.escalation_event(due.index, due.label, self.user, now)
