@@ -30,8 +30,9 @@ def _config(args: argparse.Namespace) -> LoadedConfig:
 def cmd_lint(args: argparse.Namespace) -> int:
     from sre_tui.backends.runbook_files import load_runbooks
 
-    paths = [Path(p) for p in args.paths] if args.paths else _config(args).runbook_paths()
-    result = load_runbooks(paths)
+    loaded = _config(args)
+    paths = [Path(p) for p in args.paths] if args.paths else loaded.runbook_paths()
+    result = load_runbooks(paths, loaded.kill_switch_ids)
     for problem in result.problems:
         print(problem)
     ok = not result.problems

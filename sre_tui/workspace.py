@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sre_tui.backends.config_files import LoadedConfig
 from sre_tui.backends.incident_store import IncidentStore, StoredIncident, StoreError
@@ -19,7 +20,7 @@ from sre_tui.backends.runbook_files import RunbookSet, load_runbooks
 from sre_tui.core.config import Environment
 from sre_tui.core.escalation import combined_rules
 from sre_tui.core.incident import EnvInfo, Incident, utcnow
-from sre_tui.core.lint import Loaded, validate_text
+from sre_tui.core.lint import Loaded, render_model, validate_text
 from sre_tui.core.runbook import EscalationRule, Runbook
 from sre_tui.core.severity import Severity
 from sre_tui.core.templating import TemplateError
@@ -46,6 +47,14 @@ class ActiveIncident:
     incident: Incident
     runbook: Runbook | None  # rendered with the incident's variables
     rules: list[EscalationRule]
+    # Global kill switches rendered with the incident's variables; those whose variables
+    # the incident lacks (e.g. no deployment) are left out.
+    kill_switches: list[Any] = field(default_factory=list)
+
+    def action(self, action_id: str) -> Any | None:
+        """A runbook action, else a global kill switch, by id."""
+        found = self.runbook.action(action_id) if self.runbook else None
+        return found or next((k for k in self.kill_switches if k.id == action_id), None)
 
 
 @dataclass
@@ -79,7 +88,7 @@ class Workspace:
             env_name=name or "none",
             environment=environment,
             store=store or IncidentStore(),
-            runbooks=load_runbooks(runbook_paths or loaded.runbook_paths()),
+            runbooks=load_runbooks(runbook_paths or loaded.runbook_paths(), loaded.kill_switch_ids),
             user=current_user(config.user),
             host=socket.gethostname(),
         )
@@ -96,6 +105,18 @@ class Workspace:
             production=env.production,
             read_only=env.read_only,
         )
+
+    def kill_switches_for(self, values: dict[str, str]) -> list[Any]:
+        values = {"environment": self.env_name, **values}
+        if self.environment is not None:
+            values.setdefault("namespace", self.environment.namespace)
+        rendered = []
+        for switch in self.loaded.config.kill_switches:
+            try:
+                rendered.append(render_model(switch, values))
+            except TemplateError:
+                continue
+        return rendered
 
     def rules_for(self, runbook: Runbook | None) -> list[EscalationRule]:
         return combined_rules(runbook.escalation if runbook else [], self.loaded.config.escalation)
@@ -150,7 +171,12 @@ class Workspace:
             host=self.host,
         )
         self.store.create(start, loaded.source if loaded else None)
-        return ActiveIncident(Incident.replay([start]), rendered, self.rules_for(rendered))
+        return ActiveIncident(
+            Incident.replay([start]),
+            rendered,
+            self.rules_for(rendered),
+            self.kill_switches_for(values),
+        )
 
     def resume(self, incident_id: str | None = None) -> ActiveIncident:
         try:
@@ -165,11 +191,17 @@ class Workspace:
         incident = stored.incident
         runbook = None
         if stored.runbook_source is not None:
-            parsed, problems = validate_text(stored.runbook_source, f"{incident.id}/runbook.yaml")
+            parsed, problems = validate_text(
+                stored.runbook_source,
+                f"{incident.id}/runbook.yaml",
+                self.loaded.kill_switch_ids,
+            )
             if parsed is None:
                 raise WorkspaceError("\n".join(str(p) for p in problems))
             try:
                 runbook = render(parsed, incident.variables)
             except TemplateError as exc:
                 raise WorkspaceError(f"{incident.id}: {exc}") from None
-        return ActiveIncident(incident, runbook, self.rules_for(runbook))
+        return ActiveIncident(
+            incident, runbook, self.rules_for(runbook), self.kill_switches_for(incident.variables)
+        )

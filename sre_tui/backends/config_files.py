@@ -26,6 +26,10 @@ class LoadedConfig:
     config: Config
     path: Path | None
 
+    @property
+    def kill_switch_ids(self) -> list[str]:
+        return [switch.id for switch in self.config.kill_switches]
+
     def runbook_paths(self) -> list[Path]:
         """Runbook directories, relative ones resolved against the config file's folder."""
         base = self.path.parent if self.path else Path.cwd()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +43,8 @@ def read_text(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def load_runbooks(paths: Iterable[Path]) -> RunbookSet:
+def load_runbooks(paths: Iterable[Path], global_actions: Collection[str] = ()) -> RunbookSet:
+    """Every runbook under `paths`; steps may name the configured kill switches."""
     files, problems = discover(paths)
     result = RunbookSet(problems=problems, files=len(files))
     for path in files:
@@ -52,7 +53,7 @@ def load_runbooks(paths: Iterable[Path]) -> RunbookSet:
         except OSError as exc:
             result.problems.append(Problem(str(path), 0, f"cannot read: {exc.strerror or exc}"))
             continue
-        runbook, file_problems = validate_text(text, str(path))
+        runbook, file_problems = validate_text(text, str(path), global_actions)
         result.problems.extend(file_problems)
         if runbook is not None:
             result.runbooks.append(Loaded(runbook, text, str(path)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -128,7 +128,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> Loc:
     return tuple(part for part in loc if not _is_union_tag(part))
 
 
-def cross_check(runbook: Runbook) -> list[tuple[Loc, str]]:
+def cross_check(runbook: Runbook, global_actions: Collection[str] = ()) -> list[tuple[Loc, str]]:
     """Problems the schema alone cannot see: duplicate ids, dangling references, templates."""
     problems: list[tuple[Loc, str]] = []
 
@@ -153,10 +153,12 @@ def cross_check(runbook: Runbook) -> list[tuple[Loc, str]]:
             if step.id in step_ids:
                 problems.append(((*loc, "id"), f"duplicate step id '{step.id}'"))
             step_ids.add(step.id)
-            if step.action is not None and step.action not in action_ids:
-                problems.append(
-                    ((*loc, "action"), f"step '{step.id}' names unknown action '{step.action}'")
+            if step.action is not None and step.action not in action_ids | set(global_actions):
+                message = (
+                    f"step '{step.id}' names unknown action '{step.action}' (neither in this "
+                    "runbook's actions nor among the configured kill switches)"
                 )
+                problems.append(((*loc, "action"), message))
             focus = step.focus
             if focus and focus.query and focus.query not in query_ids:
                 message = f"step '{step.id}' focuses unknown query '{focus.query}'"
@@ -218,12 +220,14 @@ def parse_model(text: str, file: str, cls: type[M]) -> tuple[M | None, LineMap, 
     return model, lines, problems
 
 
-def validate_text(text: str, file: str) -> tuple[Runbook | None, list[Problem]]:
-    """Parse and validate one runbook file's text."""
+def validate_text(
+    text: str, file: str, global_actions: Collection[str] = ()
+) -> tuple[Runbook | None, list[Problem]]:
+    """Parse and validate one runbook file's text; steps may name `global_actions`."""
     runbook, lines, problems = parse_model(text, file, Runbook)
     if runbook is None:
         return None, problems
-    problems.extend(_located(file, lines, cross_check(runbook)))
+    problems.extend(_located(file, lines, cross_check(runbook, global_actions)))
     problems.sort(key=lambda p: p.line)
     return (None if problems else runbook), problems
 

@@ -97,7 +97,9 @@ class IncidentScreen(Screen[None]):
         if runbook is not None:
             checklist = self.query_one(Checklist)
             checklist.show(incident)
-            self.query_one(StepDetail).show(checklist.current_step, runbook, incident)
+            self.query_one(StepDetail).show(
+                checklist.current_step, runbook, incident, self.active.action
+            )
         self.query_one(Timeline).show(incident, runbook)
         self.show_clock()
 
@@ -173,7 +175,9 @@ class IncidentScreen(Screen[None]):
 
     def on_checklist_step_highlighted(self, message: Checklist.StepHighlighted) -> None:
         if self.active.runbook is not None:
-            self.query_one(StepDetail).show(message.step, self.active.runbook, self.incident)
+            self.query_one(StepDetail).show(
+                message.step, self.active.runbook, self.incident, self.active.action
+            )
             self.query_one("#detail-scroll").scroll_home(animate=False)
 
     # ---- actions ---------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -33,7 +36,13 @@ def _action_summary(action: object) -> str:
 class StepDetail(Static):
     """Rendered as plain Text: runbook text is never read as markup."""
 
-    def show(self, step: Step | None, runbook: Runbook, incident: Incident) -> None:
+    def show(
+        self,
+        step: Step | None,
+        runbook: Runbook,
+        incident: Incident,
+        find_action: Callable[[str], Any | None],
+    ) -> None:
         if step is None:
             self.update(Text(runbook.summary or runbook.title, style="dim"))
             return
@@ -64,7 +73,7 @@ class StepDetail(Static):
         if step.focus:
             target = step.focus.query or step.focus.check or step.focus.filter or ""
             out.append(f"\nEvidence: {step.focus.pane} {target}".rstrip(), style="dim")
-        if step.action and (action := runbook.action(step.action)):
+        if step.action and (action := find_action(step.action)):
             out.append("\n\nAction", style="bold underline")
             out.append(f"\n⚡ {action.title}\n   {_action_summary(action)}")
         if step.links:
