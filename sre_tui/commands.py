@@ -67,7 +67,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     workspace = _workspace(args)
-    loaded = workspace.runbooks.by_id(args.runbook)
+    loaded = workspace.find_runbook(args.runbook)
     if loaded is None:
         known = ", ".join(sorted(r.runbook.id for r in workspace.runbooks.runbooks))
         raise UserError(f"no runbook '{args.runbook}' (available: {known})")

@@ -16,7 +16,7 @@ from typing import Any
 
 from sre_tui.backends.config_files import LoadedConfig
 from sre_tui.backends.incident_store import IncidentStore, StoredIncident, StoreError
-from sre_tui.backends.runbook_files import RunbookSet, load_runbooks
+from sre_tui.backends.runbook_files import SUFFIXES, RunbookSet, load_runbooks
 from sre_tui.core.config import Environment
 from sre_tui.core.escalation import combined_rules
 from sre_tui.core.incident import EnvInfo, Incident, utcnow
@@ -63,9 +63,10 @@ class Workspace:
     env_name: str
     environment: Environment | None
     store: IncidentStore
-    runbooks: RunbookSet = field(default_factory=RunbookSet)
+    runbook_paths: list[Path] = field(default_factory=list)
     user: str = "unknown"
     host: str = ""
+    _runbooks: RunbookSet | None = None
 
     @classmethod
     def open(
@@ -88,10 +89,30 @@ class Workspace:
             env_name=name or "none",
             environment=environment,
             store=store or IncidentStore(),
-            runbooks=load_runbooks(runbook_paths or loaded.runbook_paths(), loaded.kill_switch_ids),
+            runbook_paths=runbook_paths or loaded.runbook_paths(),
             user=current_user(config.user),
             host=socket.gethostname(),
         )
+
+    @property
+    def runbooks(self) -> RunbookSet:
+        """Every runbook, read and validated on first use (not before the first frame)."""
+        if self._runbooks is None:
+            self._runbooks = load_runbooks(self.runbook_paths, self.loaded.kill_switch_ids)
+        return self._runbooks
+
+    def find_runbook(self, runbook_id: str) -> Loaded | None:
+        """One runbook by id; reads only `<id>.yaml` when the file is named after it."""
+        if self._runbooks is None:
+            for directory in self.runbook_paths:
+                for suffix in SUFFIXES:
+                    candidate = directory / f"{runbook_id}{suffix}"
+                    if not candidate.is_file():
+                        continue
+                    found = load_runbooks([candidate], self.loaded.kill_switch_ids)
+                    if found.runbooks and found.runbooks[0].runbook.id == runbook_id:
+                        return found.runbooks[0]
+        return self.runbooks.by_id(runbook_id)
 
     @property
     def env_info(self) -> EnvInfo:

@@ -40,15 +40,7 @@ class SreTuiApp(App[None]):
         self.clock = clock
 
     def on_mount(self) -> None:
-        problems = [str(p) for p in self.workspace.runbooks.problems]
-        self.push_screen(PickerScreen(self.workspace.runbooks.runbooks, problems))
-        if problems:
-            self.notify(
-                f"{len(problems)} runbook problem(s); invalid runbooks were skipped",
-                title="Runbooks",
-                severity="warning",
-                timeout=8,
-            )
+        self.push_screen(PickerScreen())
         if self.initial is not None:
             self.open_incident(self.initial)
 

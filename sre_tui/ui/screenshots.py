@@ -48,6 +48,7 @@ def fixed_workspace(state_dir: Path, env: str = "production") -> Workspace:
 async def drive_to_incident(pilot: Pilot, clock: FrozenClock) -> None:
     """From the runbook list to an incident seven minutes in: two ticks and a note."""
     app = pilot.app
+    await settle(pilot)  # the runbook list has been read
     await pilot.press(*"service-timeout", "enter")
     await pilot.pause()
     await app.workers.wait_for_complete()

@@ -46,10 +46,11 @@ class PickerScreen(Screen[None]):
         Binding("ctrl+r", "resume", "Resume", id="resume"),
     ]
 
-    def __init__(self, runbooks: list[Loaded], problems: list[str]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.runbooks = runbooks
-        self.problems = problems
+        self.runbooks: list[Loaded] = []
+        self.problems: list[str] = []
+        self.loaded = False
         self.sort = "severity"
         self.shown: list[Loaded] = []
 
@@ -68,18 +69,35 @@ class PickerScreen(Screen[None]):
         table.add_column("Runbook", key="title")
         table.add_column("Steps", key="steps", width=5)
         table.add_column("Id", key="id")
+        self.query_one("#picker-problems", Static).display = False
         self._show_title()
-        problems = self.query_one("#picker-problems", Static)
+        # Reading and validating every runbook is file I/O: off the event loop, after
+        # the first frame.
+        self.run_worker(self._load, thread=True, exit_on_error=False)
+
+    def _load(self) -> None:
+        runbooks = self.app.workspace.runbooks  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._loaded, runbooks.runbooks, runbooks.problems)
+
+    def _loaded(self, runbooks: list[Loaded], problems: list[object]) -> None:
+        self.runbooks, self.problems, self.loaded = runbooks, [str(p) for p in problems], True
+        self._show_title()
         if self.problems:
+            problems_line = self.query_one("#picker-problems", Static)
             text = Text(
                 f"⚠ {len(self.problems)} runbook problem(s); invalid runbooks skipped "
                 "(run `sre-tui lint` for details): ",
                 style="bold",
             )
             text.append(self.problems[0])
-            problems.update(text)
-        else:
-            problems.display = False
+            problems_line.update(text)
+            problems_line.display = True
+            self.notify(
+                f"{len(self.problems)} runbook problem(s); invalid runbooks were skipped",
+                title="Runbooks",
+                severity="warning",
+                timeout=8,
+            )
         self.populate()
 
     def _show_title(self) -> None:
@@ -87,7 +105,8 @@ class PickerScreen(Screen[None]):
         env = workspace.env_info
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(" sre-tui ", style="bold reverse")
-        title.append(f" {len(self.runbooks)} runbooks · by {self.sort} ")
+        count = f"{len(self.runbooks)} runbooks" if self.loaded else "loading runbooks…"
+        title.append(f" {count} · by {self.sort} ")
         if env.production:
             title.append(" ▲ PRODUCTION ▲ ", style="bold reverse red")
             title.append(" ")
@@ -128,6 +147,9 @@ class PickerScreen(Screen[None]):
 
     def _start_selected(self) -> None:
         table = self.query_one(DataTable)
+        if not self.loaded:
+            self.notify("Still reading runbooks…")
+            return
         if not self.shown:
             self.notify(
                 "No runbook matches; ctrl+n starts an incident without one", severity="warning"
