@@ -17,14 +17,26 @@ from typing import Any
 from sre_tui.backends.config_files import LoadedConfig
 from sre_tui.backends.incident_store import IncidentStore, StoredIncident, StoreError
 from sre_tui.backends.runbook_files import SUFFIXES, RunbookSet, load_runbooks
+from sre_tui.core.alerts import Alert
 from sre_tui.core.config import Environment
 from sre_tui.core.escalation import combined_rules
 from sre_tui.core.incident import EnvInfo, Incident, utcnow
 from sre_tui.core.lint import Loaded, render_model, validate_text
 from sre_tui.core.runbook import EscalationRule, Runbook
+from sre_tui.core.sanitize import inert
 from sre_tui.core.severity import Severity
 from sre_tui.core.templating import TemplateError
 from sre_tui.core.variables import render, resolve
+
+
+def alert_record(alert: Alert) -> dict[str, Any]:
+    """What the incident keeps of the alert that started it (text made inert)."""
+    return {
+        "name": inert(alert.name),
+        "labels": {inert(k): inert(v) for k, v in alert.labels.items()},
+        "starts_at": alert.starts_at.isoformat() if alert.starts_at else None,
+        "runbook_url": inert(alert.runbook_url or ""),
+    }
 
 
 class WorkspaceError(Exception):
@@ -169,9 +181,13 @@ class Workspace:
         severity: Severity | None = None,
         given: dict[str, str] | None = None,
         labels: dict[str, str] | None = None,
+        alert: Alert | None = None,
         now: datetime | None = None,
     ) -> ActiveIncident:
-        """Start an incident (on a runbook, or with a title and severity alone)."""
+        """Start an incident (on a runbook, or with a title and severity alone); from an
+        alert, the runbook's variables are filled from the alert's labels."""
+        if alert is not None:
+            labels = {**alert.labels, **(labels or {})}
         now = now or utcnow()
         rendered, values = (None, {})
         if loaded is not None:
@@ -190,6 +206,7 @@ class Workspace:
             runbook_id=loaded.runbook.id if loaded else None,
             variables=values,
             host=self.host,
+            alert=alert_record(alert) if alert else None,
         )
         self.store.create(start, loaded.source if loaded else None)
         return ActiveIncident(
@@ -226,3 +243,53 @@ class Workspace:
         return ActiveIncident(
             incident, runbook, self.rules_for(runbook), self.kill_switches_for(incident.variables)
         )
+
+
+@dataclass(frozen=True)
+class LiveBackends:
+    """Clients for the environment's live sources; each None with the reason it is absent."""
+
+    kube: Any = None
+    kube_reason: str | None = None
+    prometheus: Any = None
+    prometheus_reason: str | None = None
+    alerts: Any = None  # Alertmanager, else Prometheus' own alerts API
+    alerts_reason: str | None = None
+
+
+def connect(environment: Environment | None) -> LiveBackends:
+    """Build the clients (reads the kubeconfig: call from a worker thread)."""
+    from sre_tui.backends.alertmanager import AlertmanagerBackend
+    from sre_tui.backends.prometheus import PrometheusBackend
+
+    if environment is None:
+        reason = "no environment configured"
+        return LiveBackends(kube_reason=reason, prometheus_reason=reason, alerts_reason=reason)
+    kube = kube_reason = None
+    if environment.kubeconfig and environment.context:
+        try:
+            from sre_tui.backends.kube import KubeBackend
+
+            kube = KubeBackend(environment.kubeconfig, environment.context, environment.namespace)
+        except Exception as exc:  # a broken kubeconfig must not take the app down
+            kube_reason = f"cannot load kubeconfig {environment.kubeconfig}: {exc}"
+    else:
+        kube_reason = "this environment has no kubeconfig/context"
+    prometheus = (
+        PrometheusBackend(environment.prometheus_url) if environment.prometheus_url else None
+    )
+    prom_reason = (
+        None
+        if prometheus
+        else (
+            "Prometheus is not configured for this environment (prometheus_url); "
+            "for the demo, install prometheus (make backends)"
+        )
+    )
+    if environment.alertmanager_url:
+        alerts, alerts_reason = AlertmanagerBackend(environment.alertmanager_url), None
+    elif prometheus is not None:
+        alerts, alerts_reason = prometheus, None
+    else:
+        alerts, alerts_reason = None, "no Alertmanager or Prometheus configured"
+    return LiveBackends(kube, kube_reason, prometheus, prom_reason, alerts, alerts_reason)

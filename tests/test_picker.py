@@ -9,6 +9,7 @@ from sre_tui.backends.config_files import EXAMPLE_CONFIG, load_config
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.ui.app import create_app
 from sre_tui.ui.screens.incident import IncidentScreen
+from sre_tui.ui.screenshots import offline
 from sre_tui.workspace import Workspace
 from tests.uitools import screen_text, wait_until
 
@@ -23,7 +24,7 @@ def workspace_with(tmp_path: Path, files: dict[str, str]) -> Workspace:
     for name, text in files.items():
         (books / name).write_text(text)
     return Workspace.open(
-        load_config(str(EXAMPLE_CONFIG)),
+        offline(load_config(str(EXAMPLE_CONFIG))),
         "staging",
         store=IncidentStore(tmp_path / "state"),
         runbook_paths=[books],

@@ -52,8 +52,10 @@ async def test_full_incident_flow(workspace, clock, tmp_path: Path) -> None:
         assert workspace.store.load(incident_id).incident.notes[0].data["text"] == (
             "p95 [bold]2.1s[/bold]"
         )
-        text = screen_text(app)
-        assert "Note: p95" in text and "[bold]2.1s[/bold]" in text
+        await pilot.press("T")  # the timeline tab (at 80×24 the panes are tabs)
+        await wait_until(
+            pilot, lambda: "Note: p95" in (t := screen_text(app)) and "[bold]2.1s[/bold]" in t
+        )
 
         # State: investigating → mitigated → resolved.
         clock.advance(240)
@@ -147,7 +149,11 @@ async def test_escalation_notifies_when_due(workspace, clock) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, IncidentScreen))
         screen = app.screen
-        assert "15m escalate: Secondary on-call" in " ".join(screen_text(app).split())
+        await pilot.press("T")
+        await wait_until(
+            pilot,
+            lambda: "15m escalate: Secondary on-call" in " ".join(screen_text(app).split()),
+        )
         clock.advance(15 * 60 + 1)
         await wait_until(pilot, lambda: any(e.kind == "escalation" and
                                             "Secondary on-call" in e.data["to"]

@@ -39,6 +39,7 @@ class EventKind(StrEnum):
     STATE = "state"
     SEVERITY = "severity"
     ESCALATION = "escalation"
+    CHECK = "check"
 
 
 class IncidentError(ValueError):
@@ -107,6 +108,7 @@ class EnvInfo:
 class Tick:
     at: datetime
     user: str
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass
@@ -142,6 +144,7 @@ class Incident:
         runbook_id: str | None,
         variables: dict[str, str],
         host: str = "",
+        alert: dict[str, Any] | None = None,
     ) -> Event:
         return Event(
             seq=1,
@@ -156,15 +159,42 @@ class Incident:
                 "runbook_id": runbook_id,
                 "variables": dict(variables),
                 "host": host,
+                **({"alert": alert} if alert else {}),
             },
         )
 
     def _next(self, kind: EventKind, user: str, now: datetime, **data: Any) -> Event:
         return Event(seq=len(self.events) + 1, ts=now, kind=kind, user=user, data=data)
 
-    def toggle_event(self, step_id: str, user: str, now: datetime) -> Event:
-        kind = EventKind.UNTICK if step_id in self.ticks else EventKind.TICK
-        return self._next(kind, user, now, step=step_id)
+    def toggle_event(
+        self, step_id: str, user: str, now: datetime, evidence: list[str] | None = None
+    ) -> Event:
+        """Tick (with what was on screen as evidence) or untick a step."""
+        if step_id in self.ticks:
+            return self._next(EventKind.UNTICK, user, now, step=step_id)
+        extra = {"evidence": list(evidence)} if evidence else {}
+        return self._next(EventKind.TICK, user, now, step=step_id, **extra)
+
+    def check_event(
+        self,
+        check_id: str,
+        title: str,
+        status: int,
+        millis: float,
+        ok: bool,
+        user: str,
+        now: datetime,
+    ) -> Event:
+        return self._next(
+            EventKind.CHECK,
+            user,
+            now,
+            check=check_id,
+            title=title,
+            status=status,
+            ms=round(millis),
+            ok=ok,
+        )
 
     def note_event(self, text: str, user: str, now: datetime) -> Event:
         text = text.strip()
@@ -216,7 +246,8 @@ class Incident:
             raise IncidentError(f"event {event.seq} out of order (expected {len(self.events) + 1})")
         kind, data = event.kind, event.data
         if kind is EventKind.TICK:
-            self.ticks[data["step"]] = Tick(event.ts, event.user)
+            evidence = tuple(str(e) for e in data.get("evidence", ()))
+            self.ticks[data["step"]] = Tick(event.ts, event.user, evidence)
         elif kind is EventKind.UNTICK:
             self.ticks.pop(data["step"], None)
         elif kind is EventKind.STATE:

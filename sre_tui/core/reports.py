@@ -10,7 +10,7 @@ from sre_tui.core.runbook import EscalationRule, Runbook
 from sre_tui.core.timefmt import duration, full_stamp, short_duration, stamp
 from sre_tui.core.timeline import describe
 
-ACTION_KINDS = (EventKind.TICK, EventKind.STATE, EventKind.SEVERITY)
+ACTION_KINDS = (EventKind.TICK, EventKind.STATE, EventKind.SEVERITY, EventKind.CHECK)
 
 
 def progress(incident: Incident, runbook: Runbook | None) -> tuple[int, int]:
@@ -118,6 +118,7 @@ def postmortem(incident: Incident, runbook: Runbook | None, now: datetime) -> st
                 tick = incident.ticks.get(step.id)
                 if tick:
                     out.append(f"- [x] {_md(step.title)} — {full_stamp(tick.at)} ({tick.user})")
+                    out.extend(f"  - evidence: {_md(item)}" for item in tick.evidence)
                 else:
                     out.append(f"- [ ] {_md(step.title)} — not done")
             out.append("")

@@ -16,9 +16,12 @@ def describe(event: Event, runbook: Runbook | None) -> str:
     match event.kind:
         case EventKind.STARTED:
             what = f"runbook {data['runbook_id']}" if data.get("runbook_id") else "no runbook"
-            return f"Incident started ({data['severity']}, {what})"
+            source = f", from alert {data['alert']['name']}" if data.get("alert") else ""
+            return f"Incident started ({data['severity']}, {what}{source})"
         case EventKind.TICK:
-            return f"Done: {step_title(runbook, data['step'])}"
+            evidence = "; ".join(data.get("evidence", ()))
+            suffix = f" [{evidence}]" if evidence else ""
+            return f"Done: {step_title(runbook, data['step'])}{suffix}"
         case EventKind.UNTICK:
             return f"Reopened: {step_title(runbook, data['step'])}"
         case EventKind.NOTE:
@@ -29,4 +32,8 @@ def describe(event: Event, runbook: Runbook | None) -> str:
             return f"Severity {data['from']} → {data['to']}"
         case EventKind.ESCALATION:
             return f"Escalation due: {data['to']}"
+        case EventKind.CHECK:
+            verdict = "ok" if data.get("ok") else "FAILED"
+            status = data.get("status") or "no answer"
+            return f"Health check {data['title']}: {status} in {data['ms']} ms ({verdict})"
     return event.kind.value  # pragma: no cover

@@ -10,14 +10,16 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from sre_tui.core.alerts import Alert
 from sre_tui.core.incident import utcnow
 from sre_tui.core.severity import Severity
 from sre_tui.core.timefmt import full_stamp
 from sre_tui.ui.dialogs.choice import ChoiceDialog
 from sre_tui.ui.dialogs.help import HelpScreen
+from sre_tui.ui.screens.alerts import AlertsScreen
 from sre_tui.ui.screens.incident import IncidentScreen
 from sre_tui.ui.screens.picker import PickerScreen
-from sre_tui.workspace import ActiveIncident, Workspace, WorkspaceError
+from sre_tui.workspace import ActiveIncident, LiveBackends, Workspace, WorkspaceError, connect
 
 
 class SreTuiApp(App[None]):
@@ -38,11 +40,36 @@ class SreTuiApp(App[None]):
         self.workspace = workspace
         self.initial = active
         self.clock = clock
+        self.live: LiveBackends | None = None
+        self._live_ready = asyncio.Event()
 
     def on_mount(self) -> None:
         self.push_screen(PickerScreen())
         if self.initial is not None:
             self.open_incident(self.initial)
+        self.run_worker(self._connect(), exit_on_error=False)
+
+    async def _connect(self) -> None:
+        """Clients for the environment's cluster, Prometheus and alerts, after the first
+        frame (reading a kubeconfig and importing clients is I/O and takes time)."""
+        self.live = await asyncio.to_thread(connect, self.workspace.environment)
+        self._live_ready.set()
+        if self.live.alerts is not None and self.initial is None:
+            self.show_alerts()
+
+    async def live_backends(self) -> LiveBackends:
+        await self._live_ready.wait()
+        assert self.live is not None
+        return self.live
+
+    def show_alerts(self) -> None:
+        if self.live is None or self.live.alerts is None:
+            reason = self.live.alerts_reason if self.live else "still connecting"
+            self.notify(f"No alerts: {reason}", severity="warning", markup=False)
+            return
+        if not isinstance(self.screen, AlertsScreen):
+            interval = self.workspace.loaded.config.refresh.alerts_seconds
+            self.push_screen(AlertsScreen(self.live.alerts, interval))
 
     def open_incident(self, active: ActiveIncident) -> None:
         while isinstance(self.screen, IncidentScreen):
@@ -50,21 +77,36 @@ class SreTuiApp(App[None]):
         self.push_screen(IncidentScreen(active, self.workspace.store, self.workspace.user))
 
     def show_runbooks(self) -> None:
-        while len(self.screen_stack) > 2 or isinstance(self.screen, IncidentScreen):
+        while not isinstance(self.screen, PickerScreen) and len(self.screen_stack) > 2:
             self.pop_screen()
 
     def start_incident(
-        self, loaded, *, title: str | None = None, severity: Severity | None = None
+        self,
+        loaded,
+        *,
+        title: str | None = None,
+        severity: Severity | None = None,
+        alert: Alert | None = None,
     ) -> None:
         self.run_worker(
-            self._start(loaded, title, severity), exclusive=True, group="start", exit_on_error=False
+            self._start(loaded, title, severity, alert),
+            exclusive=True,
+            group="start",
+            exit_on_error=False,
         )
 
-    async def _start(self, loaded, title: str | None, severity: Severity | None) -> None:
+    async def _start(
+        self, loaded, title: str | None, severity: Severity | None, alert: Alert | None
+    ) -> None:
         try:
             # Writing the first event is disk I/O: off the event loop.
             active = await asyncio.to_thread(
-                self.workspace.start, loaded, title=title, severity=severity, now=self.clock()
+                self.workspace.start,
+                loaded,
+                title=title,
+                severity=severity,
+                alert=alert,
+                now=self.clock(),
             )
         except (WorkspaceError, OSError) as exc:
             self.notify(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from sre_tui.backends.config_files import EXAMPLE_CONFIG, load_config
+from sre_tui.backends.config_files import EXAMPLE_CONFIG, LoadedConfig, load_config
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.ui.app import create_app
 from sre_tui.workspace import Workspace
@@ -36,10 +36,24 @@ class FrozenClock:
         self.now += timedelta(seconds=seconds)
 
 
+def offline(loaded: LoadedConfig) -> LoadedConfig:
+    """The same configuration with no live sources, so nothing on screen depends on a
+    network answer or its timing."""
+    offline_envs = {
+        name: env.model_copy(
+            update={"kubeconfig": None, "prometheus_url": None, "alertmanager_url": None}
+        )
+        for name, env in loaded.config.environments.items()
+    }
+    config = loaded.config.model_copy(update={"environments": offline_envs})
+    return LoadedConfig(config, loaded.path)
+
+
 def fixed_workspace(state_dir: Path, env: str = "production") -> Workspace:
-    """The example configuration and shipped runbooks, with a fixed user, host and id."""
+    """The example configuration (offline) and shipped runbooks, with a fixed user, host
+    and incident id."""
     store = IncidentStore(state_dir, suffix=lambda: "7f3a")
-    workspace = Workspace.open(load_config(str(EXAMPLE_CONFIG)), env, store=store)
+    workspace = Workspace.open(offline(load_config(str(EXAMPLE_CONFIG))), env, store=store)
     workspace.user = "oncall"
     workspace.host = "bastion"
     return workspace

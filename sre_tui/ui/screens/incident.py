@@ -1,4 +1,4 @@
-"""The incident screen: checklist, step detail, escalations and timeline."""
+"""The incident screen: checklist, step detail, live evidence panes, escalations, timeline."""
 
 from __future__ import annotations
 
@@ -10,22 +10,27 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.core.escalation import countdowns, newly_due
 from sre_tui.core.incident import TRANSITIONS, Event, IncidentError, IncidentState
 from sre_tui.core.reports import handoff, progress
+from sre_tui.core.runbook import Step
 from sre_tui.core.severity import Severity
 from sre_tui.ui.dialogs.choice import ChoiceDialog
 from sre_tui.ui.dialogs.note import TextPrompt
 from sre_tui.ui.dialogs.text_view import TextView
 from sre_tui.ui.widgets.checklist import Checklist
+from sre_tui.ui.widgets.checks_pane import ChecksPane
 from sre_tui.ui.widgets.escalations import Escalations
 from sre_tui.ui.widgets.incident_header import IncidentHeader
+from sre_tui.ui.widgets.logs_pane import LogsPane
+from sre_tui.ui.widgets.metrics_pane import MetricsPane
+from sre_tui.ui.widgets.pods_pane import PodsPane
 from sre_tui.ui.widgets.step_detail import StepDetail
 from sre_tui.ui.widgets.timeline import Timeline
-from sre_tui.workspace import ActiveIncident
+from sre_tui.workspace import ActiveIncident, LiveBackends
 
 WIDE = 140  # columns from which detail and timeline sit side by side
 
@@ -40,6 +45,13 @@ class IncidentScreen(Screen[None]):
         Binding("v", "change_severity", "Severity", id="severity"),
         Binding("H", "handoff", "Handoff", id="handoff"),
         Binding("b", "back", "Runbooks", id="back"),
+        Binding("i", "pane('tab-step')", "Step", id="pane-step", show=False),
+        Binding("m", "pane('tab-metrics')", "Metrics", id="pane-metrics"),
+        Binding("p", "pane('tab-pods')", "Pods", id="pane-pods"),
+        Binding("l", "pane('tab-logs')", "Logs", id="pane-logs"),
+        Binding("k", "pane('tab-checks')", "Checks", id="pane-checks", show=False),
+        Binding("T", "pane('tab-timeline')", "Timeline", id="pane-timeline", show=False),
+        Binding("z", "zoom", "Zoom pane", id="zoom", show=False),
     ]
 
     def __init__(self, active: ActiveIncident, store: IncidentStore, user: str) -> None:
@@ -49,6 +61,7 @@ class IncidentScreen(Screen[None]):
         self.user = user
         self._write_lock = asyncio.Lock()
         self._checking_escalations = False
+        self.live: LiveBackends | None = None
 
     @property
     def incident(self):  # -> Incident
@@ -58,36 +71,145 @@ class IncidentScreen(Screen[None]):
         return self.app.clock()  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
+        runbook = self.active.runbook
+        refresh = self.app.workspace.loaded.config.refresh  # type: ignore[attr-defined]
         yield IncidentHeader(id="incident-header")
         with Horizontal(id="incident-body"):
-            if self.active.runbook is not None:
-                yield Checklist(self.active.runbook, id="checklist")
+            if runbook is not None:
+                yield Checklist(runbook, id="checklist")
             else:
                 yield Static(
                     "No runbook: record what you do with notes (n) and move the state (s).",
                     id="no-runbook",
                     markup=False,
                 )
-            with Vertical(id="side"):
-                with VerticalScroll(id="detail-scroll"):
-                    yield StepDetail(id="step-detail")
-                with Vertical(id="side-right"):
-                    yield Escalations(id="escalations")
-                    yield Timeline(id="timeline")
+            # Large terminals: step detail, escalations and timeline in a column of their own.
+            with Vertical(id="middle"):
+                with VerticalScroll(classes="detail-scroll"):
+                    yield StepDetail(classes="step-detail")
+                yield Escalations(classes="escalations")
+                yield Timeline(classes="timeline")
+            with TabbedContent(id="evidence"):
+                with TabPane("Step", id="tab-step"), VerticalScroll(classes="detail-scroll"):
+                    yield StepDetail(classes="step-detail")
+                with TabPane("Metrics", id="tab-metrics"):
+                    yield MetricsPane(
+                        runbook.queries if runbook else [],
+                        interval=refresh.metrics_seconds,
+                        id="metrics",
+                    )
+                with TabPane("Pods", id="tab-pods"):
+                    yield PodsPane(id="pods")
+                with TabPane("Logs", id="tab-logs"):
+                    highlight = runbook.logs.highlight if runbook and runbook.logs else []
+                    yield LogsPane(highlight=highlight, id="logs")
+                with TabPane("Checks", id="tab-checks"):
+                    yield ChecksPane(runbook.checks if runbook else [], id="checks")
+                with TabPane("Timeline", id="tab-timeline"):
+                    yield Escalations(classes="escalations")
+                    yield Timeline(classes="timeline")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#detail-scroll").border_title = "Step"
-        self.query_one(Timeline).border_title = "Timeline"
+        for scroll in self.query(".detail-scroll"):
+            scroll.border_title = "Step"
+        for timeline in self.query(Timeline):
+            timeline.border_title = "Timeline"
         if self.active.runbook is not None:
             self.query_one(Checklist).border_title = "Checklist"
         self.refresh_all()
         # Escalations already due (e.g. "SEV1/SEV2: incident commander") fire at once.
         self.run_worker(self.tick_clock(), exit_on_error=False)
         self.set_interval(1.0, self.tick_clock)
+        self.run_worker(self._start_live(), exit_on_error=False)
+
+    # ---- live panes ------------------------------------------------------------------
+
+    def _pod_selector(self) -> str | None:
+        runbook = self.active.runbook
+        if runbook is not None and runbook.logs is not None:
+            return runbook.logs.selector
+        deployment = self.incident.variables.get("deployment")
+        return f"app={deployment}" if deployment else None
+
+    async def _start_live(self) -> None:
+        live = await self.app.live_backends()  # type: ignore[attr-defined]
+        self.live = live
+        self.query_one(MetricsPane).start(live.prometheus, live.prometheus_reason)
+        self.query_one(ChecksPane).kube = live.kube
+        pods = self.query_one(PodsPane)
+        if live.kube is not None:
+            pods.watch(live.kube, self._pod_selector())
+        else:
+            pods.state = live.kube_reason or "no Kubernetes connection"
+            pods.show_status()
+
+    def on_pods_pane_pods_changed(self, message: PodsPane.PodsChanged) -> None:
+        if self.live is not None and self.live.kube is not None:
+            logs = self.query_one(LogsPane)
+            logs.watch_pods(self.live.kube, message.names, self.query_one(PodsPane).selected)
+
+    def on_pods_pane_pod_selected(self, message: PodsPane.PodSelected) -> None:
+        logs = self.query_one(LogsPane)
+        if message.name != logs.selected_pod:
+            logs.selected_pod = message.name
+            if not logs.all_pods:
+                logs.restart_streams()
+
+    def on_metrics_pane_updated(self, _: MetricsPane.Updated) -> None:
+        self._show_step(self._current_step())
+
+    async def on_checks_pane_probed(self, message: ChecksPane.Probed) -> None:
+        check = message.check
+        await self.record(
+            lambda: self.incident.check_event(
+                check.id,
+                check.title,
+                message.status,
+                message.seconds * 1000,
+                message.ok,
+                self.user,
+                self.now(),
+            )
+        )
+
+    def action_pane(self, tab: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        if tabs.get_tab(tab).display:
+            tabs.active = tab
+        pane = tabs.get_pane(tab)
+        focusable = next((w for w in pane.query("*") if w.can_focus), None)
+        if focusable is not None:
+            focusable.focus()
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self.query_one(TabbedContent), container=False)
+
+    def _drive_panes(self, step: Step | None) -> None:
+        """A step that names evidence brings that pane forward with that focus."""
+        if step is None or step.focus is None:
+            return
+        focus = step.focus
+        tabs = self.query_one(TabbedContent)
+        tabs.active = f"tab-{focus.pane}"
+        if focus.query:
+            self.query_one(MetricsPane).focus_query(focus.query)
+        if focus.pane == "logs" and focus.filter:
+            self.query_one(LogsPane).set_filter(focus.filter)
+        if focus.check:
+            self.query_one(ChecksPane).select(focus.check)
 
     def on_resize(self, event: Resize) -> None:
-        self.set_class(event.size.width >= WIDE, "-wide")
+        wide = event.size.width >= WIDE
+        self.set_class(wide, "-wide")
+        tabs = self.query_one(TabbedContent)
+        for tab in ("tab-step", "tab-timeline"):
+            (tabs.hide_tab if wide else tabs.show_tab)(tab)
+        if wide and tabs.active in ("tab-step", "tab-timeline"):
+            tabs.active = "tab-metrics"
 
     # ---- rendering -------------------------------------------------------------------
 
@@ -97,11 +219,22 @@ class IncidentScreen(Screen[None]):
         if runbook is not None:
             checklist = self.query_one(Checklist)
             checklist.show(incident)
-            self.query_one(StepDetail).show(
-                checklist.current_step, runbook, incident, self.active.action
-            )
-        self.query_one(Timeline).show(incident, runbook)
+            self._show_step(checklist.current_step)
+        for timeline in self.query(Timeline):
+            timeline.show(incident, runbook)
         self.show_clock()
+
+    def _current_step(self) -> Step | None:
+        return self.query_one(Checklist).current_step if self.active.runbook else None
+
+    def _show_step(self, step: Step | None) -> None:
+        if self.active.runbook is None:
+            return
+        metrics = self.query_one(MetricsPane)
+        for detail in self.query(StepDetail):
+            detail.show(
+                step, self.active.runbook, self.incident, self.active.action, metrics.current
+            )
 
     def _show_header(self) -> None:
         runbook = self.active.runbook
@@ -113,9 +246,9 @@ class IncidentScreen(Screen[None]):
 
     def show_clock(self) -> None:
         self._show_header()
-        self.query_one(Escalations).show(
-            countdowns(self.incident, self.active.rules, self.now()), self.incident.is_open
-        )
+        due = countdowns(self.incident, self.active.rules, self.now())
+        for widget in self.query(Escalations):
+            widget.show(due, self.incident.is_open)
 
     async def tick_clock(self) -> None:
         """Every second: the elapsed clock, countdowns, and escalations that fell due."""
@@ -174,11 +307,10 @@ class IncidentScreen(Screen[None]):
         )
 
     def on_checklist_step_highlighted(self, message: Checklist.StepHighlighted) -> None:
-        if self.active.runbook is not None:
-            self.query_one(StepDetail).show(
-                message.step, self.active.runbook, self.incident, self.active.action
-            )
-            self.query_one("#detail-scroll").scroll_home(animate=False)
+        self._show_step(message.step)
+        for scroll in self.query(".detail-scroll"):
+            scroll.scroll_home(animate=False)
+        self._drive_panes(message.step)
 
     # ---- actions ---------------------------------------------------------------------
 
@@ -192,7 +324,7 @@ class IncidentScreen(Screen[None]):
         )
 
     def action_copy_command(self) -> None:
-        step = self.query_one(Checklist).current_step if self.active.runbook else None
+        step = self._current_step()
         if step is None or not step.command:
             self.notify("The selected step has no command", severity="warning")
             return

@@ -44,6 +44,7 @@ class PickerScreen(Screen[None]):
         Binding("ctrl+s", "cycle_sort", "Sort", id="sort"),
         Binding("ctrl+n", "new_incident", "No runbook", id="new-incident"),
         Binding("ctrl+r", "resume", "Resume", id="resume"),
+        Binding("ctrl+t", "alerts", "Alerts", id="alerts"),
     ]
 
     def __init__(self) -> None:
@@ -175,6 +176,9 @@ class PickerScreen(Screen[None]):
                 self.app.start_incident(None, title=title, severity=severity)  # type: ignore[attr-defined]
 
         self.app.push_screen(NewIncidentDialog(), chosen)
+
+    def action_alerts(self) -> None:
+        self.app.show_alerts()  # type: ignore[attr-defined]
 
     def action_resume(self) -> None:
         self.app.choose_incident()  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from sre_tui.core.incident import Incident
+from sre_tui.core.metrics import format_value, verify_holds
 from sre_tui.core.runbook import Runbook, Step
 from sre_tui.core.timefmt import full_stamp
 
@@ -42,6 +43,7 @@ class StepDetail(Static):
         runbook: Runbook,
         incident: Incident,
         find_action: Callable[[str], Any | None],
+        current: Callable[[str], float | None] = lambda _: None,
     ) -> None:
         if step is None:
             self.update(Text(runbook.summary or runbook.title, style="dim"))
@@ -69,7 +71,16 @@ class StepDetail(Static):
             query = runbook.query(step.verify.query)
             title = query.title if query else step.verify.query
             unit = f" {query.unit}" if query and query.unit else ""
-            out.append(f"\n\nVerified by: {title} {bound}{unit}", style="italic")
+            out.append(f"\n\nGoal: {title} {bound}{unit}", style="italic")
+            value = current(step.verify.query)
+            holds = verify_holds(value, step.verify)
+            now = format_value(value, query.unit if query else "")
+            if holds is True:
+                out.append(f"\n✓ holds now ({now})", style="bold green")
+            elif holds is False:
+                out.append(f"\n✗ does not hold now ({now})", style="bold red")
+            else:
+                out.append("\n? no data yet", style="dim")
         if step.focus:
             target = step.focus.query or step.focus.check or step.focus.filter or ""
             out.append(f"\nEvidence: {step.focus.pane} {target}".rstrip(), style="dim")

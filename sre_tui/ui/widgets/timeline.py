@@ -24,7 +24,11 @@ KIND_STYLE = {
 
 class Timeline(VerticalScroll, can_focus=True):
     def compose(self):  # type: ignore[override]
-        yield Static(id="timeline-body")
+        yield Static(classes="timeline-body")
+
+    def on_show(self) -> None:
+        # A hidden tab has no size, so its last scroll did nothing: scroll when shown.
+        self.call_after_refresh(self.scroll_end, animate=False)
 
     def show(self, incident: Incident, runbook: Runbook | None) -> None:
         out = Text()
@@ -35,6 +39,6 @@ class Timeline(VerticalScroll, can_focus=True):
             out.append(" ")
             out.append(describe(event, runbook), style=KIND_STYLE.get(event.kind, ""))
             out.append(f" — {event.user}", style="dim")
-        self.query_one("#timeline-body", Static).update(out)
+        self.query_one(".timeline-body", Static).update(out)
         # After the new content is laid out, or the end is the old end.
         self.call_after_refresh(self.scroll_end, animate=False)

@@ -1,0 +1,199 @@
+"""The Kubernetes API through the official client: pods (list + watch), events, logs,
+and the service proxy for health checks. Blocking: call from worker threads.
+
+Objects come back as plain dicts in the API's own JSON shape (camelCase), parsed straight
+from the response bytes: building the client's model classes for thousands of pods is the
+slow part of other tools.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+class KubeError(Exception):
+    """An API call failed; `status` is the HTTP status (0 for connection problems)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class WatchExpired(KubeError):
+    """410 Gone: the resourceVersion is too old; re-list and watch again."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    status: int
+    seconds: float
+    body: str
+
+
+def _api_message(exc: Exception) -> KubeError:
+    from kubernetes.client.exceptions import ApiException
+
+    if isinstance(exc, ApiException):
+        message = exc.reason or "error"
+        try:
+            body = json.loads(exc.body or "{}")
+            message = body.get("message") or message
+        except (TypeError, ValueError):
+            pass
+        cls = WatchExpired if exc.status == 410 else KubeError
+        return cls(f"{exc.status} {message}", status=int(exc.status or 0))
+    return KubeError(f"Kubernetes API unreachable ({exc.__class__.__name__})")
+
+
+class KubeBackend:
+    def __init__(
+        self, kubeconfig: str, context: str, namespace: str, *, request_timeout: float = 10.0
+    ) -> None:
+        from kubernetes import client, config
+
+        self.namespace = namespace
+        self.context = context
+        self.timeout = request_timeout
+        self.api_client = config.new_client_from_config(
+            config_file=os.path.expanduser(kubeconfig), context=context
+        )
+        self.core = client.CoreV1Api(self.api_client)
+
+    def _raw(self, fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
+        """Call without building model objects; return the parsed JSON."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            response = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+            return json.loads(response.data)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _api_message(exc) from None
+
+    def list_pods(self, selector: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        data = self._raw(
+            self.core.list_namespaced_pod, self.namespace, label_selector=selector or ""
+        )
+        return data.get("items", []), str(data.get("metadata", {}).get("resourceVersion", ""))
+
+    def watch_pods(
+        self, selector: str | None, resource_version: str, timeout_seconds: int = 30
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(type, object) events until the server ends the watch; raises WatchExpired on 410."""
+        import urllib3
+        from kubernetes import watch
+        from kubernetes.client.exceptions import ApiException
+
+        stream = watch.Watch()
+        try:
+            for event in stream.stream(
+                self.core.list_namespaced_pod,
+                self.namespace,
+                label_selector=selector or "",
+                resource_version=resource_version,
+                allow_watch_bookmarks=True,
+                timeout_seconds=timeout_seconds,
+                deserialize=False,
+                _request_timeout=timeout_seconds + self.timeout,
+            ):
+                kind = event.get("type", "")
+                raw = event.get("raw_object") or event.get("object") or {}
+                if kind == "ERROR":
+                    code = int(raw.get("code", 0)) if isinstance(raw, dict) else 0
+                    message = raw.get("message", "watch error") if isinstance(raw, dict) else ""
+                    cls = WatchExpired if code == 410 else KubeError
+                    raise cls(f"{code} {message}", status=code)
+                yield kind, raw if isinstance(raw, dict) else {}
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _api_message(exc) from None
+        finally:
+            stream.stop()
+
+    def pod_events(self, pod: str, limit: int = 20) -> list[dict[str, Any]]:
+        data = self._raw(
+            self.core.list_namespaced_event,
+            self.namespace,
+            field_selector=f"involvedObject.name={pod}",
+        )
+        items = data.get("items", [])
+        items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        return items[-limit:]
+
+    def stream_log(
+        self,
+        pod: str,
+        *,
+        container: str | None = None,
+        follow: bool = True,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+        previous: bool = False,
+        idle_timeout: float = 60.0,
+    ) -> Iterator[str]:
+        """Raw log lines with the API's timestamp prefix, as they arrive.
+
+        The client has no sinceTime; a resumed stream asks for `since_seconds` back to the
+        last line it showed and drops the repeats (core.logbuffer.ResumePoint).
+        """
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        kwargs: dict[str, Any] = {"follow": follow, "timestamps": True, "previous": previous}
+        if container:
+            kwargs["container"] = container
+        if tail_lines is not None:
+            kwargs["tail_lines"] = tail_lines
+        if since_seconds is not None:
+            kwargs["since_seconds"] = max(1, int(since_seconds))
+        try:
+            response = self.core.read_namespaced_pod_log(
+                pod,
+                self.namespace,
+                _preload_content=False,
+                _request_timeout=idle_timeout,
+                **kwargs,
+            )
+        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _api_message(exc) from None
+        pending = b""
+        try:
+            for chunk in response.stream(4096, decode_content=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8", "replace")
+            if pending:
+                yield pending.decode("utf-8", "replace")
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _api_message(exc) from None
+        finally:
+            response.release_conn()
+
+    def proxy_get(self, service: str, port: str | int | None, path: str) -> ProbeResult:
+        """GET through the API server's service proxy (cluster-internal endpoints)."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        name = f"{service}:{port}" if port else service
+        started = time.monotonic()
+        try:
+            response = self.core.connect_get_namespaced_service_proxy_with_path(
+                name,
+                self.namespace,
+                path.lstrip("/"),
+                _preload_content=False,
+                _request_timeout=self.timeout,
+            )
+            body = response.data.decode("utf-8", "replace")
+            return ProbeResult(response.status, time.monotonic() - started, body[:2000])
+        except ApiException as exc:
+            raw = exc.body
+            body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+            return ProbeResult(int(exc.status or 0), time.monotonic() - started, body[:2000])
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _api_message(exc) from None
