@@ -173,14 +173,22 @@ class IncidentScreen(Screen[None]):
             )
         )
 
+    PANE_FOCUS = {
+        "tab-step": "#evidence .detail-scroll",
+        "tab-metrics": "#metrics",
+        "tab-pods": "#pods-table",
+        "tab-logs": "#logs-view",
+        "tab-checks": "#checks-table",
+        "tab-timeline": "#evidence .timeline",
+    }
+
     def action_pane(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)
         if tabs.get_tab(tab).display:
             tabs.active = tab
-        pane = tabs.get_pane(tab)
-        focusable = next((w for w in pane.query("*") if w.can_focus), None)
-        if focusable is not None:
-            focusable.focus()
+            self.query_one(self.PANE_FOCUS[tab]).focus()
+        else:  # at wide sizes step and timeline sit in their own column
+            self.query_one(self.PANE_FOCUS[tab].replace("#evidence", "#middle")).focus()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
