@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint screenshots bench clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint screenshots bench clean backends
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +14,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## set up and start the app
-	$(BIN)/sre-tui $(ARGS)
+run: backends $(STAMP)  ## set up and start the demo (ARGS="..." runs another command)
+	$(BIN)/sre-tui $(or $(ARGS),demo)
 
-test: $(STAMP)  ## set up, lint and run the whole test suite
+# Prometheus and Alertmanager for the demo and the integration tests, where we can.
+backends:
+	@if command -v prometheus >/dev/null && \
+	   { command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null; then \
+	  echo "Prometheus and Alertmanager: installed"; \
+	elif command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends prometheus prometheus-alertmanager; \
+	else \
+	  echo "No apt-get: install Prometheus and Alertmanager yourself" \
+	       "(macOS: brew install prometheus alertmanager); the demo runs without them"; \
+	fi
+
+test: backends $(STAMP)  ## set up, lint and run the whole test suite
 	$(BIN)/ruff check sre_tui tests
 	$(BIN)/sre-tui lint
 	$(BIN)/python -m pytest -q

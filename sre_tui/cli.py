@@ -52,11 +52,45 @@ def _parser() -> argparse.ArgumentParser:
         help="files or directories (default: the configured runbook directories)",
     )
 
+    demo = sub.add_parser("demo", help="a simulated production environment and the app on it")
+    demo.add_argument(
+        "--headless",
+        action="store_true",
+        help="no UI: print one JSON line with URLs and paths, serve until Ctrl-C",
+    )
+    demo.add_argument(
+        "--speed", type=float, default=1.0, help="scenario clock speed (default 1: real time)"
+    )
+    demo.add_argument(
+        "--scenario",
+        action="append",
+        choices=["timeout", "websocket"],
+        help="scenario(s) to run (default: all)",
+    )
+    demo.add_argument(
+        "--no-prometheus",
+        action="store_true",
+        help="do not start Prometheus and Alertmanager even if installed",
+    )
+    demo.add_argument(
+        "--read-only-user",
+        action="store_true",
+        help="the demo cluster denies every change (access reviews say so)",
+    )
+    demo.add_argument(
+        "--deny",
+        action="append",
+        default=[],
+        metavar="VERB:RESOURCE",
+        help="deny one verb on one resource, e.g. patch:deployments",
+    )
+    demo.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+
     shot = sub.add_parser("screenshot", help="write SVG screenshots of the main screens")
     shot.add_argument("--out", default="screenshots", help="output directory")
 
     # Options given after the sub-command work too (`sre-tui run X --env prod`).
-    for sp in (run, resume, export, lint, shot):
+    for sp in (run, resume, export, lint, shot, demo):
         sp.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
         sp.add_argument("--env", dest="sub_env", help=argparse.SUPPRESS)
     return parser

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -148,3 +149,38 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     for path in write_screenshots(Path(args.out)):
         print(path)
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sre_tui.sandbox import demo
+
+    try:
+        policy = demo.policy_from_args(args.read_only_user, args.deny)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.headless:
+        return demo.run_headless(
+            speed=args.speed,
+            scenarios=args.scenario,
+            policy=policy,
+            with_prometheus=not args.no_prometheus,
+            parent_pid=args.parent_pid,
+        )
+    passthrough = [f"--speed={args.speed}"]
+    passthrough += [f"--scenario={name}" for name in args.scenario or []]
+    passthrough += ["--no-prometheus"] if args.no_prometheus else []
+    passthrough += ["--read-only-user"] if args.read_only_user else []
+    passthrough += [f"--deny={item}" for item in args.deny]
+    print("Starting the demo environment…", file=sys.stderr, flush=True)
+    try:
+        child, info = demo.start_child(passthrough)
+    except RuntimeError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        for note in info.notes:
+            print(f"note: {note}", file=sys.stderr)
+        os.environ[info.flag_token_env] = info.flag_token  # for this process only
+        args.config, args.env = info.config, "demo"
+        return _run_app(_workspace(args))
+    finally:
+        demo.stop_child(child)

@@ -1,0 +1,178 @@
+"""`sre-tui demo`: the whole environment over real HTTP, real Prometheus and Alertmanager."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from sre_tui.sandbox.backends import ALERTMANAGER_NAMES, PROMETHEUS_NAMES, find_binary
+
+HAVE_BACKENDS = bool(find_binary(PROMETHEUS_NAMES) and find_binary(ALERTMANAGER_NAMES))
+
+
+def require_backends() -> None:
+    if HAVE_BACKENDS:
+        return
+    if os.environ.get("CI"):
+        pytest.fail("Prometheus/Alertmanager are not installed, and CI must have them")
+    pytest.skip("Prometheus/Alertmanager not installed (make backends installs them)")
+
+
+def demo_processes() -> list[str]:
+    """Command lines of processes a demo started (they all run inside its workdir)."""
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [
+        line
+        for line in out.splitlines()
+        if "sre-tui-demo-" in line or ("sre_tui demo --headless" in line and "ps -eo" not in line)
+    ]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = condition()
+        except Exception as exc:  # the service may not be up yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"{what} not seen within {timeout}s (last: {last!r})")
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def prom_value(prometheus: str, query: str) -> float | None:
+    url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    result = get_json(url)["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+@pytest.fixture
+def headless_demo(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sre_tui", "demo", "--headless", "--speed", "10"],
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "demo.err").open("w"),
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("{"), (tmp_path / "demo.err").read_text()
+    info = json.loads(line)
+    info["process"] = proc
+    try:
+        yield info
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(20)
+
+
+def test_headless_demo_serves_kubectl_and_stops_clean(headless_demo) -> None:
+    info = headless_demo
+    for key in ("kubeconfig", "kube_api", "flags", "metrics", "config"):
+        assert info[key], key
+    assert Path(info["kubeconfig"]).is_file() and Path(info["config"]).is_file()
+    if shutil.which("kubectl"):
+        out = wait_for(
+            lambda: (
+                subprocess.run(
+                    ["kubectl", "--kubeconfig", info["kubeconfig"], "get", "pods", "-A"],
+                    capture_output=True,
+                    text=True,
+                    timeout=20,
+                ).stdout
+            ),
+            20,
+            "pods in kubectl get pods -A",
+        )
+        assert "checkout-" in out and "realtime-" in out
+    metrics = urllib.request.urlopen(info["metrics"], timeout=5).read().decode()
+    assert "service_latency_histogram_bucket" in metrics
+
+    proc = info["process"]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    assert not Path(info["workdir"]).exists()
+    assert demo_processes() == []
+
+
+def test_timeout_scenario_fires_and_scale_up_fixes_it(headless_demo) -> None:
+    require_backends()
+    info = headless_demo
+    prometheus, alertmanager = info["prometheus"], info["alertmanager"]
+    assert prometheus and alertmanager
+
+    def firing() -> list[dict[str, Any]]:
+        alerts = get_json(f"{alertmanager}/api/v2/alerts")
+        return [a for a in alerts if a["labels"].get("alertname") == "ServiceTimeouts"]
+
+    [alert] = wait_for(firing, 60, "ServiceTimeouts in Alertmanager")
+    assert alert["annotations"]["runbook_url"].endswith("/service-timeout")
+    assert alert["labels"]["deployment"] == "checkout"
+
+    p95 = (
+        "histogram_quantile(0.95, sum by (le) (rate(service_latency_histogram_bucket"
+        '{namespace="production", deployment="checkout"}[10s])))'
+    )
+    assert wait_for(lambda: (prom_value(prometheus, p95) or 0) > 0.5, 30, "p95 above 0.5 s")
+
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(config_file=info["kubeconfig"])
+    apps = client.AppsV1Api(api)
+    apps.patch_namespaced_deployment_scale("checkout", "production", {"spec": {"replicas": 3}})
+    wait_for(
+        lambda: (
+            (apps.read_namespaced_deployment("checkout", "production").status.ready_replicas or 0)
+            >= 3
+        ),
+        30,
+        "3 ready checkout pods",
+    )
+    value = wait_for(
+        lambda: (v := prom_value(prometheus, p95)) is not None and v < 0.5 and v,
+        60,
+        "p95 below 0.5 s after the scale-up",
+    )
+    assert value < 0.5
+
+
+def test_demo_with_ui_quits_and_leaves_nothing_behind(isolated_state: Path) -> None:
+    env = {**os.environ, "TERM": "xterm-256color"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sre_tui", "demo", "--speed", "5"],
+        env=env,
+        dimensions=(30, 100),
+        timeout=60,
+    )
+    try:
+        child.expect("env demo")  # the app is up against the demo environment
+        child.expect("runbooks")
+        assert demo_processes(), "the demo environment should be running"
+        child.sendcontrol("q")
+        child.expect(pexpect.EOF)
+    finally:
+        if child.isalive():
+            child.kill(signal.SIGKILL)
+    wait_for(lambda: demo_processes() == [], 20, "no demo processes left")
