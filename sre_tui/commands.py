@@ -144,9 +144,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from sre_tui.ui.screenshots import write_screenshots
+    from sre_tui.ui.screenshots import write_demo_screenshots, write_screenshots
 
-    for path in write_screenshots(Path(args.out)):
+    paths = write_screenshots(Path(args.out))
+    if args.demo:
+        paths += write_demo_screenshots(Path(args.out))
+    for path in paths:
         print(path)
     return 0
 

@@ -74,17 +74,16 @@ class Scenario(Protocol):
         Deployments, Services, ConfigMaps. Deployments become ReplicaSets and pods."""
         ...
 
-    def pod_behaviour(self, namespace: str, deployment: str, env: dict[str, str]) -> PodBehaviour:
-        ...
+    def pod_behaviour(
+        self, namespace: str, deployment: str, env: dict[str, str]
+    ) -> PodBehaviour: ...
 
     def tick(self, now: float, pods: list[PodView]) -> dict[tuple[str, str], list[str]]:
         """Advance the scenario to `now` given every pod in the cluster; return new log
         lines per (namespace, pod name) since the previous tick. Also updates metrics."""
         ...
 
-    def health(
-        self, namespace: str, service: str, path: str, pods: list[PodView]
-    ) -> HealthAnswer:
+    def health(self, namespace: str, service: str, path: str, pods: list[PodView]) -> HealthAnswer:
         """Answer for GET `path` on a service, reached through the API server's proxy."""
         ...
 

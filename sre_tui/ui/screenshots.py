@@ -105,3 +105,71 @@ def write_screenshots(out: Path) -> list[Path]:
     for label, size in SIZES.items():
         written.extend(asyncio.run(_capture(out, size, label)))
     return written
+
+
+async def _until(pilot: Pilot, condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if condition():
+            return True
+        await pilot.pause(0.2)
+    return False
+
+
+async def _capture_demo(out: Path, info: object) -> list[Path]:
+    from sre_tui.ui.screens.alerts import AlertsScreen
+    from sre_tui.ui.screens.incident import IncidentScreen
+    from sre_tui.ui.widgets.metrics_pane import MetricsPane
+
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="sre-tui-shots-") as tmp:
+        loaded = load_config(info.config)  # type: ignore[attr-defined]
+        workspace = Workspace.open(loaded, "demo", store=IncidentStore(Path(tmp)))
+        workspace.user = "oncall"
+        app = create_app(workspace)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await _until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, AlertsScreen)
+                    and any(a.name == "ServiceTimeouts" for a in app.screen.alerts)
+                ),
+                90,
+            )
+            await pilot.pause(1)  # streams never complete: no waiting for workers
+            written.append(Path(app.save_screenshot("demo-alerts-160x45.svg", str(out))))
+            screen = app.screen
+            row = next(i for i, a in enumerate(screen.alerts) if a.name == "ServiceTimeouts")
+            screen.query_one("DataTable").move_cursor(row=row)
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, IncidentScreen), 15)
+            await pilot.press("space", "down", "space")
+            await pilot.press("m")
+            await _until(
+                pilot, lambda: app.screen.query_one(MetricsPane).current("p95_latency"), 60
+            )
+            await pilot.pause(1)  # streams never complete: no waiting for workers
+            written.append(Path(app.save_screenshot("demo-metrics-160x45.svg", str(out))))
+            await pilot.press("l")
+            await pilot.pause(3)
+            written.append(Path(app.save_screenshot("demo-logs-160x45.svg", str(out))))
+            await pilot.press("p")
+            await pilot.pause(1)
+            written.append(Path(app.save_screenshot("demo-pods-160x45.svg", str(out))))
+    return written
+
+
+def write_demo_screenshots(out: Path) -> list[Path]:
+    """The app on a running demo environment (live data, so not byte-reproducible)."""
+    import os
+
+    from sre_tui.sandbox import demo
+
+    out.mkdir(parents=True, exist_ok=True)
+    child, info = demo.start_child(["--speed=5"])
+    try:
+        os.environ[info.flag_token_env] = info.flag_token
+        return asyncio.run(_capture_demo(out, info))
+    finally:
+        demo.stop_child(child)

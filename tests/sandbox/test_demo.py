@@ -176,3 +176,61 @@ def test_demo_with_ui_quits_and_leaves_nothing_behind(isolated_state: Path) -> N
         if child.isalive():
             child.kill(signal.SIGKILL)
     wait_for(lambda: demo_processes() == [], 20, "no demo processes left")
+
+
+def test_raising_the_timeout_fixes_it_and_rollback_brings_it_back(headless_demo) -> None:
+    require_backends()
+    if not shutil.which("kubectl"):
+        if os.environ.get("CI"):
+            pytest.fail("kubectl is not installed, and CI must have it")
+        pytest.skip("kubectl not installed")
+    info = headless_demo
+    prometheus = info["prometheus"]
+    p95 = (
+        "histogram_quantile(0.95, sum by (le) (rate(service_latency_histogram_bucket"
+        '{namespace="production", deployment="checkout"}[10s])))'
+    )
+    wait_for(lambda: (prom_value(prometheus, p95) or 0) > 0.5, 40, "p95 above 0.5 s")
+
+    kubectl = ["kubectl", "--kubeconfig", info["kubeconfig"], "-n", "production"]
+    subprocess.run(
+        [*kubectl, "set", "env", "deployment/checkout", "TIMEOUT_THRESHOLD_MS=10000"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    subprocess.run(
+        [*kubectl, "rollout", "status", "deployment/checkout", "--timeout=60s"],
+        check=True,
+        capture_output=True,
+        timeout=70,
+    )
+    wait_for(
+        lambda: (v := prom_value(prometheus, p95)) is not None and v < 0.5,
+        60,
+        "p95 below 0.5 s with TIMEOUT_THRESHOLD_MS=10000",
+    )
+    from kubernetes import client, config
+
+    core = client.CoreV1Api(config.new_client_from_config(config_file=info["kubeconfig"]))
+    [pod] = [
+        p
+        for p in core.list_namespaced_pod("production", label_selector="app=checkout").items
+        if p.metadata.deletion_timestamp is None
+    ]
+    env = {e.name: e.value for e in pod.spec.containers[0].env}
+    assert env["TIMEOUT_THRESHOLD_MS"] == "10000"
+    recent = core.read_namespaced_pod_log(pod.metadata.name, "production", tail_lines=40)
+    assert "upstream timeout after 5000ms" not in recent
+
+    subprocess.run(
+        [*kubectl, "rollout", "undo", "deployment/checkout"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    wait_for(
+        lambda: (prom_value(prometheus, p95) or 0) > 0.5,
+        60,
+        "p95 above 0.5 s again after the rollback",
+    )
