@@ -51,6 +51,11 @@ class Service:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    argv: list[str]
+
+    def restart(self) -> None:
+        """Start the same binary again on the same port and data (after `stop`)."""
+        self.process = _spawn(self.name, self.argv, self.log_path.parent)
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.process.poll() is None:
@@ -104,7 +109,7 @@ def start_alertmanager(binary: str, config: Path, workdir: Path) -> Service:
     ]
     process = _spawn("alertmanager", argv, workdir)
     return Service(
-        "alertmanager", f"http://127.0.0.1:{port}", process, workdir / "alertmanager.log"
+        "alertmanager", f"http://127.0.0.1:{port}", process, workdir / "alertmanager.log", argv
     )
 
 
@@ -144,4 +149,5 @@ def start_prometheus(
         "--log.level=error",
     ]
     process = _spawn("prometheus", argv, workdir)
-    return Service("prometheus", f"http://127.0.0.1:{port}", process, workdir / "prometheus.log")
+    url = f"http://127.0.0.1:{port}"
+    return Service("prometheus", url, process, workdir / "prometheus.log", argv)

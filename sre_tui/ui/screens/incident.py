@@ -15,10 +15,12 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.core.escalation import countdowns, newly_due
 from sre_tui.core.incident import TRANSITIONS, Event, IncidentError, IncidentState
+from sre_tui.core.metrics import reading, verify_holds
 from sre_tui.core.reports import handoff, progress
 from sre_tui.core.runbook import Step
 from sre_tui.core.severity import Severity
 from sre_tui.ui.dialogs.choice import ChoiceDialog
+from sre_tui.ui.dialogs.confirm import ConfirmDialog
 from sre_tui.ui.dialogs.note import TextPrompt
 from sre_tui.ui.dialogs.text_view import TextView
 from sre_tui.ui.widgets.checklist import Checklist
@@ -310,9 +312,58 @@ class IncidentScreen(Screen[None]):
     # ---- checklist -------------------------------------------------------------------
 
     async def on_checklist_toggled(self, message: Checklist.Toggled) -> None:
-        await self.record(
-            lambda: self.incident.toggle_event(message.step_id, self.user, self.now())
-        )
+        step = self.active.runbook.step(message.step_id) if self.active.runbook else None
+        if step is None:
+            return
+        if step.id in self.incident.ticks:
+            await self.record(lambda: self.incident.toggle_event(step.id, self.user, self.now()))
+            return
+        evidence = self._evidence(step)
+
+        async def tick(confirmed: bool | None = True) -> None:
+            if confirmed:
+                await self.record(
+                    lambda: self.incident.toggle_event(step.id, self.user, self.now(), evidence)
+                )
+
+        if step.verify is not None:
+            value = self.query_one(MetricsPane).current(step.verify.query)
+            holds = verify_holds(value, step.verify)
+            if holds is not True:
+                state = "does not hold" if holds is False else "has no data yet"
+                detail = "; ".join(evidence) or step.verify.query
+                self.app.push_screen(
+                    ConfirmDialog(
+                        "Tick a step whose goal is not met?",
+                        f"Its check {state}: {detail}",
+                        "Tick anyway",
+                    ),
+                    tick,
+                )
+                return
+        await tick()
+
+    def _evidence(self, step: Step) -> list[str]:
+        """What was on screen for this step, recorded with the tick."""
+        runbook, metrics = self.active.runbook, self.query_one(MetricsPane)
+        query_ids = [
+            q
+            for q in (
+                step.focus.query if step.focus else None,
+                step.verify.query if step.verify else None,
+            )
+            if q
+        ]
+        items: list[str] = []
+        for query_id in dict.fromkeys(query_ids):
+            query = runbook.query(query_id) if runbook else None
+            if query is not None:
+                items.append(reading(metrics.current(query_id), query))
+        if step.focus is not None and step.focus.pane == "pods":
+            pods = self.query_one(PodsPane)
+            if pods.rows:
+                items.append(f"pods: {pods.summary()}")
+        return items
 
     def on_checklist_step_highlighted(self, message: Checklist.StepHighlighted) -> None:
         self._show_step(message.step)

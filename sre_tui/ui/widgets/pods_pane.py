@@ -145,6 +145,10 @@ class PodsPane(Vertical):
                     self._upsert(table, row, now)
         if set(self.rows) != before:
             self.post_message(self.PodsChanged(sorted(self.rows)))
+            if self._events_for is not None and self._events_for not in self.rows:
+                # The pod whose events were shown is gone: do not show them as current.
+                self._events_for = None
+                self.query_one("#pod-events", Static).update("")
         self.show_status()
 
     def _cells(self, row: PodRow, now: datetime) -> list[Text]:
