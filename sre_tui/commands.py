@@ -55,6 +55,10 @@ def _workspace(args: argparse.Namespace) -> Workspace:
 
 
 def _run_app(workspace: Workspace, active: ActiveIncident | None = None) -> int:
+    fps = workspace.loaded.config.refresh.fps
+    if fps is not None:
+        # Read by Textual when it is first imported, which is just below.
+        os.environ.setdefault("TEXTUAL_FPS", str(fps))
     from sre_tui.ui.app import create_app
 
     app = create_app(workspace, active)

@@ -9,7 +9,7 @@ import pytest
 from sre_tui.ui.app import create_app
 from sre_tui.ui.screenshots import FrozenClock, drive_to_incident, fixed_workspace, settle
 
-SIZES = [(80, 24), (160, 45)]
+SIZES = [(80, 24), (160, 48)]
 
 
 def _app(state: Path, clock: FrozenClock, env: str = "production"):

@@ -40,6 +40,8 @@ class NamedContact(Contact):
 class Refresh(ConfigModel):
     metrics_seconds: float = Field(default=15, gt=0)
     alerts_seconds: float = Field(default=30, gt=0)
+    # Frames per second drawn to the terminal; lower it on a slow SSH link to cut bytes.
+    fps: int | None = Field(default=None, ge=1, le=120)
 
 
 class Config(ConfigModel):

@@ -20,7 +20,7 @@ from sre_tui.ui.app import create_app
 from sre_tui.workspace import Workspace
 
 FROZEN_START = datetime(2026, 11, 23, 3, 12, 0, tzinfo=UTC)
-SIZES = {"80x24": (80, 24), "160x45": (160, 45)}
+SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
 
 class FrozenClock:
@@ -128,7 +128,7 @@ async def _capture_demo(out: Path, info: object) -> list[Path]:
         workspace = Workspace.open(loaded, "demo", store=IncidentStore(Path(tmp)))
         workspace.user = "oncall"
         app = create_app(workspace)
-        async with app.run_test(size=(160, 45)) as pilot:
+        async with app.run_test(size=(160, 48)) as pilot:
             await _until(
                 pilot,
                 lambda: (
@@ -138,7 +138,7 @@ async def _capture_demo(out: Path, info: object) -> list[Path]:
                 90,
             )
             await pilot.pause(1)  # streams never complete: no waiting for workers
-            written.append(Path(app.save_screenshot("demo-alerts-160x45.svg", str(out))))
+            written.append(Path(app.save_screenshot("demo-alerts-160x48.svg", str(out))))
             screen = app.screen
             row = next(i for i, a in enumerate(screen.alerts) if a.name == "ServiceTimeouts")
             screen.query_one("DataTable").move_cursor(row=row)
@@ -150,13 +150,13 @@ async def _capture_demo(out: Path, info: object) -> list[Path]:
                 pilot, lambda: app.screen.query_one(MetricsPane).current("p95_latency"), 60
             )
             await pilot.pause(1)  # streams never complete: no waiting for workers
-            written.append(Path(app.save_screenshot("demo-metrics-160x45.svg", str(out))))
+            written.append(Path(app.save_screenshot("demo-metrics-160x48.svg", str(out))))
             await pilot.press("l")
             await pilot.pause(3)
-            written.append(Path(app.save_screenshot("demo-logs-160x45.svg", str(out))))
+            written.append(Path(app.save_screenshot("demo-logs-160x48.svg", str(out))))
             await pilot.press("p")
             await pilot.pause(1)
-            written.append(Path(app.save_screenshot("demo-pods-160x45.svg", str(out))))
+            written.append(Path(app.save_screenshot("demo-pods-160x48.svg", str(out))))
     return written
 
 

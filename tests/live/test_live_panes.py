@@ -229,3 +229,21 @@ async def test_tick_records_evidence_on_disk(demo, tmp_path) -> None:
     )
     ticks = [e for e in stored.events if e.kind is EventKind.TICK]
     assert all("evidence" in e.data for e in ticks)
+
+
+async def test_health_check_probe_through_the_service_proxy(demo, tmp_path) -> None:
+    workspace, active = start_on_checkout(demo, tmp_path)
+    app = create_app(workspace, active)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.live is not None, 10)
+        await pilot.press("k", "enter")  # the checks pane; probe the first endpoint
+        await wait_until(
+            pilot, lambda: any(e.kind is EventKind.CHECK for e in screen.incident.events), 15
+        )
+        assert "200 OK" in screen_text(app)
+    stored = workspace.store.load(active.incident.id).incident
+    [check] = [e for e in stored.events if e.kind is EventKind.CHECK]
+    assert check.data["check"] == "health" and check.data["status"] == 200
+    assert check.data["ok"] is True and check.data["ms"] >= 0
