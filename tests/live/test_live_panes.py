@@ -247,3 +247,25 @@ async def test_health_check_probe_through_the_service_proxy(demo, tmp_path) -> N
     [check] = [e for e in stored.events if e.kind is EventKind.CHECK]
     assert check.data["check"] == "health" and check.data["status"] == 200
     assert check.data["ok"] is True and check.data["ms"] >= 0
+
+
+async def test_logs_pause_and_save_to_a_file(demo, tmp_path) -> None:
+    workspace, active = start_on_checkout(demo, tmp_path)
+    app = create_app(workspace, active)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        await pilot.press("l")
+        logs = app.screen.query_one(LogsPane)
+        logs.save_dir = tmp_path
+        view = logs.query_one(Log)
+        await wait_until(pilot, lambda: view.line_count > 5, timeout=30)
+        await pilot.press("f")  # pause: the view stops, the buffer goes on
+        shown = view.line_count
+        await wait_until(pilot, lambda: logs.unseen > 0, timeout=20)
+        assert view.line_count == shown
+        assert "PAUSED" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: any(tmp_path.glob("sre-tui-logs-*.log")), timeout=10)
+    [saved] = list(tmp_path.glob("sre-tui-logs-*.log"))
+    lines = saved.read_text().splitlines()
+    assert len(lines) >= shown and any("checkout" in line or "POST" in line for line in lines)
