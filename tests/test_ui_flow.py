@@ -155,12 +155,55 @@ async def test_escalation_notifies_when_due(workspace, clock) -> None:
             lambda: "15m escalate: Secondary on-call" in " ".join(screen_text(app).split()),
         )
         clock.advance(15 * 60 + 1)
-        await wait_until(pilot, lambda: any(e.kind == "escalation" and
-                                            "Secondary on-call" in e.data["to"]
-                                            for e in screen.incident.events))
+        await wait_until(
+            pilot,
+            lambda: any(
+                e.kind == "escalation" and "Secondary on-call" in e.data["to"]
+                for e in screen.incident.events
+            ),
+        )
         stored = workspace.store.load(active.incident.id).incident
         assert any("Secondary on-call" in e.data.get("to", "") for e in stored.events)
         await wait_until(
             pilot,
             lambda: any("Escalate now: Secondary on-call" in n.message for n in app._notifications),
         )
+
+
+async def test_panes_switch_by_key_and_zoom(workspace, clock) -> None:
+    from textual.widgets import TabbedContent
+
+    active = workspace.start(workspace.runbooks.by_id("service-timeout"), now=clock())
+    app = create_app(workspace, active, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        tabs = app.screen.query_one(TabbedContent)
+        for key, tab in (
+            ("m", "tab-metrics"),
+            ("p", "tab-pods"),
+            ("l", "tab-logs"),
+            ("k", "tab-checks"),
+            ("T", "tab-timeline"),
+            ("i", "tab-step"),
+        ):
+            await pilot.press(key)
+            await pilot.pause()
+            assert tabs.active == tab, key
+        # No Prometheus in this environment: the metrics pane says so, plainly.
+        await pilot.press("m")
+        await wait_until(pilot, lambda: "Prometheus is not configured" in screen_text(app))
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is tabs
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is None
+        # A step that names evidence brings its pane forward.
+        await pilot.press("escape")
+        app.screen.query_one("#checklist").focus()
+        await pilot.press("down", "down", "down")  # "Confirm p95 latency" → metrics
+        await pilot.pause()
+        assert tabs.active == "tab-metrics"
+        await pilot.press("down")  # "Check logs for timeout errors" → logs, filtered
+        await pilot.pause()
+        assert tabs.active == "tab-logs"
