@@ -47,8 +47,8 @@ lint: $(STAMP)
 screenshots: backends  ## regenerate screenshots/*.svg (the demo ones need the demo)
 	$(BIN)/sre-tui screenshot --demo --out screenshots
 
-bench: $(STAMP)  ## print start-up figures
-	$(BIN)/python tests/benchmarks/startup.py
+bench: backends  ## benchmark figures (table + bench.json); --quick in under a minute
+	$(BIN)/sre-tui bench
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Command line: `sre-tui [run|resume|incidents|export|lint|screenshot] ...`.
+"""Command line: `sre-tui [run|resume|incidents|export|lint|screenshot|demo|bench] ...`.
 
 Heavy modules (Textual, the Kubernetes client) are imported inside the commands that need
 them so `lint` and `incidents` start instantly and the app's first frame waits for nothing
@@ -92,6 +92,20 @@ def _parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="also capture the app on a running demo environment (live data)",
+    )
+
+    bench = sub.add_parser(
+        "bench", help="measure start-up, the log and pods panes and idle cost against targets"
+    )
+    bench.add_argument(
+        "--json", default="bench.json", metavar="FILE", help="where to write the figures"
+    )
+    bench.add_argument("--quick", action="store_true", help="fewer runs, shorter windows (<1 min)")
+    bench.add_argument(
+        "--only",
+        action="append",
+        choices=["startup", "logs", "pods", "idle"],
+        help="run only this part (repeatable)",
     )
 
     # Options given after the sub-command work too (`sre-tui run X --env prod`).

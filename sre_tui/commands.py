@@ -191,3 +191,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return _run_app(_workspace(args))
     finally:
         demo.stop_child(child)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from sre_tui.bench import run
+
+    return run.main(args.quick, Path(args.json), args.only)

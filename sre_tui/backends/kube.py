@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +134,7 @@ class KubeBackend:
         since_seconds: int | None = None,
         previous: bool = False,
         idle_timeout: float = 60.0,
+        opened: Callable[[Any], None] | None = None,
     ) -> Iterator[str]:
         """Raw log lines with the API's timestamp prefix, as they arrive.
 
@@ -160,6 +161,8 @@ class KubeBackend:
             )
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise _api_message(exc) from None
+        if opened is not None:
+            opened(response)  # lets the caller interrupt a read blocked on a quiet pod
         pending = b""
         try:
             for chunk in response.stream(4096, decode_content=True):

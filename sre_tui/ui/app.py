@@ -19,6 +19,7 @@ from sre_tui.ui.dialogs.help import HelpScreen
 from sre_tui.ui.screens.alerts import AlertsScreen
 from sre_tui.ui.screens.incident import IncidentScreen
 from sre_tui.ui.screens.picker import PickerScreen
+from sre_tui.ui.widgets.logs_pane import LogsPane
 from sre_tui.workspace import ActiveIncident, LiveBackends, Workspace, WorkspaceError, connect
 
 
@@ -161,6 +162,13 @@ class SreTuiApp(App[None]):
             rows.append((self.get_key_display(binding), binding.description))
         rows.append(("ctrl+p", "Command palette"))
         self.push_screen(HelpScreen(rows, title=getattr(self.screen, "HELP_TITLE", "Keys")))
+
+    async def action_quit(self) -> None:
+        # Log streams block in reads; interrupt them so quitting is immediate.
+        for screen in self.screen_stack:
+            for pane in screen.query(LogsPane):
+                pane.stop_streams()
+        self.exit()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

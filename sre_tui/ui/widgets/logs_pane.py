@@ -8,6 +8,8 @@ costs one refresh per frame, not one message per line. Lines are made inert
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
 import time
 from collections import deque
@@ -95,12 +97,19 @@ class LogsPane(Vertical, can_focus=False):
         self.selected_pod: str | None = None
         self.save_dir = Path.cwd()
         self._streams: dict[str, Worker[None]] = {}
+        # Open responses, so a stream blocked reading a quiet pod can be interrupted.
+        self._responses: dict[str, Any] = {}
         self._points: dict[str, ResumePoint] = {}
+        self._status: Text | None = None
+        self._behind = 0  # buffer lines the view lacks (added while paused)
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-status")
         yield Input(placeholder="filter (regex); Enter applies, Esc clears", id="logs-filter-input")
-        log = Log(max_lines=None, highlight=True, id="logs-view")
+        # The widget prunes its oldest lines itself, a few per drain, so it never holds
+        # more than the buffer (rebuilding it whenever it grew too long cost a full
+        # re-format of the buffer every few seconds under a fast stream).
+        log = Log(max_lines=self.buffer.lines.maxlen, highlight=True, id="logs-view")
         log.highlighter = self.highlighter
         yield log
 
@@ -124,11 +133,27 @@ class LogsPane(Vertical, can_focus=False):
             return set(self.pods)
         return {self.selected_pod}
 
+    def _stop(self, pod: str) -> None:
+        self._streams.pop(pod).cancel()
+        response = self._responses.pop(pod, None)
+        if response is not None:
+            # Wake the thread out of its blocking read, or it waits out the idle timeout
+            # (and quitting the app waits with it).
+            with contextlib.suppress(Exception):
+                getattr(response, "shutdown", response.close)()
+
+    def stop_streams(self) -> None:
+        for pod in list(self._streams):
+            self._stop(pod)
+
+    def on_unmount(self) -> None:
+        self.stop_streams()
+
     def _sync_streams(self) -> None:
         wanted = self._targets()
         for pod in list(self._streams):
             if pod not in wanted:
-                self._streams.pop(pod).cancel()
+                self._stop(pod)
                 if pod not in self.pods:
                     self._push(marker(pod, "pod gone"))
         for pod in sorted(wanted - set(self._streams)):
@@ -142,9 +167,7 @@ class LogsPane(Vertical, can_focus=False):
 
     def restart_streams(self) -> None:
         """Everything anew (a different range, or previous containers)."""
-        for worker in self._streams.values():
-            worker.cancel()
-        self._streams.clear()
+        self.stop_streams()
         self._points.clear()
         self._sync_streams()
 
@@ -173,7 +196,8 @@ class LogsPane(Vertical, can_focus=False):
             else:
                 kwargs["since_seconds"] = since
             try:
-                for raw in self.backend.stream_log(pod, **kwargs):
+                opened = lambda response, pod=pod: self._responses.__setitem__(pod, response)  # noqa: E731
+                for raw in self.backend.stream_log(pod, opened=opened, **kwargs):
                     if worker.is_cancelled:
                         return
                     line = parse_line(raw, pod)
@@ -186,6 +210,8 @@ class LogsPane(Vertical, can_focus=False):
                     marker(pod, "stream ended (container restarted or pod stopping); resuming")
                 )
             except KubeError as exc:
+                if worker.is_cancelled:
+                    return  # we closed it ourselves
                 if exc.status in (400, 404):
                     self._push(marker(pod, f"no logs: {exc}"))
                     return
@@ -201,7 +227,13 @@ class LogsPane(Vertical, can_focus=False):
 
     def _format(self, line: LogLine, width: int) -> list[str]:
         prefix = f"{line.pod[-24:]} │ " if len(self.pods) > 1 or line.marker else ""
-        stamp = f"{line.ts:%H:%M:%S.%f}"[:12] + " " if self.timestamps and line.ts else ""
+        ts = line.ts
+        # HH:MM:SS.mmm; field by field, as strftime costs several times more per line.
+        stamp = (
+            f"{ts.hour:02d}:{ts.minute:02d}:{ts.second:02d}.{ts.microsecond // 1000:03d} "
+            if self.timestamps and ts
+            else ""
+        )
         text = f"{prefix}{stamp}{line.text}"
         if not self.wrap or width <= 10 or len(text) <= width:
             return [text]
@@ -220,6 +252,7 @@ class LogsPane(Vertical, can_focus=False):
         added = self.buffer.extend(batch)
         if self.paused:
             self.unseen += len(added)
+            self._behind += len(added)
             self.show_status()
             return
         self._write([line for line in added if self._visible(line)])
@@ -233,13 +266,11 @@ class LogsPane(Vertical, can_focus=False):
             out.extend(self._format(line, width))
         if out:
             log.write_lines(out)
-        # Keep the widget bounded like the buffer.
-        if log.line_count > self.buffer.lines.maxlen * 2:  # type: ignore[operator]
-            self.rebuild()
 
     def rebuild(self) -> None:
         log = self.query_one(Log)
         log.clear()
+        self._behind = 0
         self._write([line for line in self.buffer.lines if self._visible(line)])
 
     def show_status(self) -> None:
@@ -260,7 +291,11 @@ class LogsPane(Vertical, can_focus=False):
             status.append(
                 f" · {dropped} dropped to stay within {self.buffer.lines.maxlen}", style="bold red"
             )
-        self.query_one("#logs-status", Static).update(status)
+        # One line whatever it says (no_wrap): a change needs a repaint, never a layout of
+        # the screen; an unchanged line needs nothing.
+        if status != self._status:
+            self._status = status
+            self.query_one("#logs-status", Static).update(status, layout=False)
 
     # ---- actions ---------------------------------------------------------------------
 
@@ -268,8 +303,19 @@ class LogsPane(Vertical, can_focus=False):
         self.paused = not self.paused
         if not self.paused:
             self.unseen = 0
-            self.rebuild()
+            self._catch_up()
         self.show_status()
+
+    def _catch_up(self) -> None:
+        """Show what arrived while paused. The view still holds everything before the
+        pause, so only the new lines are written, unless the buffer turned over."""
+        held = len(self.buffer.lines)
+        behind, self._behind = self._behind, 0
+        if behind >= held:
+            self.rebuild()
+        elif behind:
+            new = itertools.islice(self.buffer.lines, held - behind, None)
+            self._write([line for line in new if self._visible(line)])
 
     def action_filter(self) -> None:
         field = self.query_one("#logs-filter-input", Input)
@@ -327,6 +373,7 @@ class LogsPane(Vertical, can_focus=False):
         self.buffer = LogBuffer(self.buffer.lines.maxlen or 10_000)
         self.pending.clear()
         self.query_one(Log).clear()
+        self._behind = 0
         self.restart_streams()
 
     def action_save(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
@@ -58,6 +59,8 @@ class PodsPane(Vertical):
         self.last_event: float | None = None
         self._events_for: str | None = None
         self._lock = threading.Lock()
+        self._status: Text | None = None
+        self._ages: dict[str, str] = {}  # the age text each row shows
 
     def compose(self) -> ComposeResult:
         yield Static(id="pods-status")
@@ -78,6 +81,8 @@ class PodsPane(Vertical):
             table.add_column(label, key=key)
         self.set_interval(APPLY_SECONDS, self.apply_queue)
         self.set_interval(5, self.refresh_ages)
+        # (Through the table: this class's own `watch` is the pods watch.)
+        table.watch(table, "scroll_y", self.refresh_ages, init=False)
         self.show_status()
 
     # ---- the watch -------------------------------------------------------------------
@@ -132,6 +137,7 @@ class PodsPane(Vertical):
                     for name in set(self.rows) - set(fresh):
                         table.remove_row(name)
                         del self.rows[name]
+                        self._ages.pop(name, None)
                     for row in fresh.values():
                         self._upsert(table, row, now)
                     continue
@@ -141,6 +147,7 @@ class PodsPane(Vertical):
                     if row.name in self.rows:
                         table.remove_row(row.name)
                         del self.rows[row.name]
+                        self._ages.pop(row.name, None)
                 else:
                     self._upsert(table, row, now)
         if set(self.rows) != before:
@@ -169,23 +176,43 @@ class PodsPane(Vertical):
             for key, new_cell, old_cell in zip(keys, cells, old, strict=True):
                 if new_cell.plain != old_cell.plain or new_cell.style != old_cell.style:
                     table.update_cell(row.name, key, new_cell)
+                    if key == "age":
+                        self._ages[row.name] = new_cell.plain
         else:
             table.add_row(*cells, key=row.name)
+            self._ages[row.name] = cells[4].plain
         self.rows[row.name] = row
 
     def refresh_ages(self) -> None:
+        """The ages of the rows in view, where their text changed. Every cell update makes
+        the table re-index all its rows, so updating thousands of ages every 5 s stalled
+        it; rows scrolled into view get their age at once (see on_mount)."""
         table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        top = max(0, table.scroll_offset.y - 1)  # rows are one line high
+        bottom = min(table.row_count, top + table.scrollable_content_region.height + 2)
         now = datetime.now(UTC)
         with self.app.batch_update():
-            for name, row in self.rows.items():
-                table.update_cell(name, "age", Text(short_duration(row.age(now))))
+            for index in range(top, bottom):
+                name = str(table.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value)
+                row = self.rows.get(name)
+                if row is None:
+                    continue
+                age = short_duration(row.age(now))
+                if self._ages.get(name) != age:
+                    self._ages[name] = age
+                    table.update_cell(name, "age", Text(age))
 
     def show_status(self) -> None:
         status = Text(no_wrap=True, overflow="ellipsis")
         style = "green" if self.state == "watching" else "bold yellow"
         status.append(f" {self.state} ", style=f"reverse {style}")
         status.append(f" {self.selector or 'all pods'} · {summary(list(self.rows.values()))}")
-        self.query_one("#pods-status", Static).update(status)
+        # One line whatever it says (no_wrap): a change needs a repaint, not a layout.
+        if status != self._status:
+            self._status = status
+            self.query_one("#pods-status", Static).update(status, layout=False)
 
     # ---- selection and events --------------------------------------------------------
 
