@@ -136,6 +136,8 @@ class IncidentScreen(Screen[None]):
 
     async def _start_live(self) -> None:
         live = await self.app.live_backends()  # type: ignore[attr-defined]
+        while not self.query(MetricsPane):  # the tabs mount their panes after this screen
+            await asyncio.sleep(0.02)
         self.live = live
         self.query_one(MetricsPane).start(live.prometheus, live.prometheus_reason)
         self.query_one(ChecksPane).kube = live.kube
@@ -205,12 +207,16 @@ class IncidentScreen(Screen[None]):
         focus = step.focus
         tabs = self.query_one(TabbedContent)
         tabs.active = f"tab-{focus.pane}"
+        # Panes mount with the tabs; an early highlight may come before them.
         if focus.query:
-            self.query_one(MetricsPane).focus_query(focus.query)
+            for metrics in self.query(MetricsPane):
+                metrics.focus_query(focus.query)
         if focus.pane == "logs" and focus.filter:
-            self.query_one(LogsPane).set_filter(focus.filter)
+            for logs in self.query(LogsPane):
+                logs.set_filter(focus.filter)
         if focus.check:
-            self.query_one(ChecksPane).select(focus.check)
+            for checks in self.query(ChecksPane):
+                checks.select(focus.check)
 
     def on_resize(self, event: Resize) -> None:
         wide = event.size.width >= WIDE
@@ -240,11 +246,11 @@ class IncidentScreen(Screen[None]):
     def _show_step(self, step: Step | None) -> None:
         if self.active.runbook is None:
             return
-        metrics = self.query_one(MetricsPane)
+        # Early highlights can arrive before the evidence tabs have mounted their panes.
+        metrics = next(iter(self.query(MetricsPane)), None)
+        current = metrics.current if metrics is not None else lambda _: None
         for detail in self.query(StepDetail):
-            detail.show(
-                step, self.active.runbook, self.incident, self.active.action, metrics.current
-            )
+            detail.show(step, self.active.runbook, self.incident, self.active.action, current)
 
     def _show_header(self) -> None:
         runbook = self.active.runbook
@@ -327,7 +333,8 @@ class IncidentScreen(Screen[None]):
                 )
 
         if step.verify is not None:
-            value = self.query_one(MetricsPane).current(step.verify.query)
+            metrics = next(iter(self.query(MetricsPane)), None)
+            value = metrics.current(step.verify.query) if metrics is not None else None
             holds = verify_holds(value, step.verify)
             if holds is not True:
                 state = "does not hold" if holds is False else "has no data yet"
@@ -345,7 +352,7 @@ class IncidentScreen(Screen[None]):
 
     def _evidence(self, step: Step) -> list[str]:
         """What was on screen for this step, recorded with the tick."""
-        runbook, metrics = self.active.runbook, self.query_one(MetricsPane)
+        runbook, metrics = self.active.runbook, next(iter(self.query(MetricsPane)), None)
         query_ids = [
             q
             for q in (
@@ -358,10 +365,11 @@ class IncidentScreen(Screen[None]):
         for query_id in dict.fromkeys(query_ids):
             query = runbook.query(query_id) if runbook else None
             if query is not None:
-                items.append(reading(metrics.current(query_id), query))
+                value = metrics.current(query_id) if metrics is not None else None
+                items.append(reading(value, query))
         if step.focus is not None and step.focus.pane == "pods":
-            pods = self.query_one(PodsPane)
-            if pods.rows:
+            pods = next(iter(self.query(PodsPane)), None)
+            if pods is not None and pods.rows:
                 items.append(f"pods: {pods.summary()}")
         return items
 
