@@ -77,10 +77,13 @@ async def drive_to_incident(pilot: Pilot, clock: FrozenClock) -> None:
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait until writes, workers and layout have all finished."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait until writes, workers and layout have all finished (twice: a worker's result
+    can start another round of work, e.g. the runbook list filling its table)."""
+    for _ in range(2):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
 
 
 async def _capture(out: Path, size: tuple[int, int], label: str) -> list[Path]:

@@ -65,6 +65,8 @@ class PickerScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # A blinking cursor makes headless screenshots (and snapshot tests) differ by frame.
+        self.query_one(Input).cursor_blink = not self.app.is_headless
         table = self.query_one(DataTable)
         table.add_column("Sev", key="sev", width=4)
         table.add_column("Runbook", key="title")
