@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from sre_tui.core.alerts import Alert, runbook_for, severity_of
 from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import short_duration
-from sre_tui.ui.widgets.incident_header import _sev_style
+from sre_tui.ui.widgets.incident_header import severity_style
 
 SHOWN_LABELS = ("namespace", "deployment", "service", "pod", "tenant_id", "instance")
 
@@ -112,7 +112,7 @@ class AlertsScreen(Screen[None]):
             table.add_row(
                 Text(
                     severity.value if severity else "—",
-                    style=f"bold {_sev_style(severity)}" if severity else "dim",
+                    style=f"bold {severity_style(severity)}" if severity else "dim",
                 ),
                 Text(
                     short_duration((now - alert.starts_at).total_seconds())

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from sre_tui.core.lint import Loaded
 from sre_tui.core.severity import Severity
 from sre_tui.ui.dialogs.new_incident import NewIncidentDialog
-from sre_tui.ui.widgets.incident_header import _sev_style
+from sre_tui.ui.widgets.incident_header import severity_style
 
 SORTS = ("file", "severity", "title")
 
@@ -130,7 +130,7 @@ class PickerScreen(Screen[None]):
         for loaded in shown:
             runbook = loaded.runbook
             table.add_row(
-                Text(runbook.severity.value, style=f"bold {_sev_style(runbook.severity)}"),
+                Text(runbook.severity.value, style=f"bold {severity_style(runbook.severity)}"),
                 Text(runbook.title),
                 Text(str(len(runbook.steps())), justify="right"),
                 Text(runbook.id, style="dim"),

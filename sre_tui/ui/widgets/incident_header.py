@@ -23,7 +23,9 @@ class IncidentHeader(Static):
         env = incident.environment
         self.set_class(env.production, "-production")
         top = Text(no_wrap=True, overflow="ellipsis")
-        top.append(f" {incident.severity} ", style=f"bold reverse {_sev_style(incident.severity)}")
+        top.append(
+            f" {incident.severity} ", style=f"bold reverse {severity_style(incident.severity)}"
+        )
         top.append(f" {incident.state.value.upper()} ", style=STATE_STYLE[incident.state])
         top.append(f" {duration(elapsed)} ", style="bold")
         top.append(f" {runbook_title or incident.title}", style="bold")
@@ -42,7 +44,8 @@ class IncidentHeader(Static):
         self.update(Text("\n").join([top, bottom]))
 
 
-def _sev_style(severity: object) -> str:
+def severity_style(severity: object) -> str:
+    """The colour a severity is shown in, everywhere (header, runbook list, alerts)."""
     return {"SEV1": "red", "SEV2": "dark_orange", "SEV3": "yellow", "SEV4": "blue"}.get(
         str(severity), ""
     )
