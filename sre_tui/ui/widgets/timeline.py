@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -23,8 +26,13 @@ KIND_STYLE = {
 
 
 class Timeline(VerticalScroll, can_focus=True):
-    def compose(self):  # type: ignore[override]
-        yield Static(classes="timeline-body")
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Held, not queried: the screen may render the timeline before this child mounted.
+        self._body = Static(classes="timeline-body")
+
+    def compose(self) -> ComposeResult:
+        yield self._body
 
     def on_show(self) -> None:
         # A hidden tab has no size, so its last scroll did nothing: scroll when shown.
@@ -39,6 +47,6 @@ class Timeline(VerticalScroll, can_focus=True):
             out.append(" ")
             out.append(describe(event, runbook), style=KIND_STYLE.get(event.kind, ""))
             out.append(f" — {event.user}", style="dim")
-        self.query_one(".timeline-body", Static).update(out)
+        self._body.update(out)
         # After the new content is laid out, or the end is the old end.
         self.call_after_refresh(self.scroll_end, animate=False)
