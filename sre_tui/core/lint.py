@@ -114,7 +114,7 @@ def _format_pydantic(error: Mapping[str, Any]) -> str:
         return f"missing required field '{loc}'"
     if error["type"] == "union_tag_invalid":
         return f"{loc}: unknown action kind {error.get('input', {}).get('kind')!r}; " + (
-            "expected env, scale, restart, rollback, configmap, http or silence"
+            "expected env, scale, restart, rollback, configmap, http, silence or command"
         )
     return f"{loc}: {message}" if loc else message
 

@@ -171,6 +171,9 @@ class Step(Model):
     expect: str | None = None
     focus: Focus | None = None
     action: str | None = None  # id of an action in this runbook or a global kill switch
+    # The command only reads (a diagnostic): it runs on one key, without a confirmation.
+    read_only: bool = False
+    command_timeout_seconds: int = Field(default=60, ge=1, le=3600)
     verify: Verify | None = None
     links: list[Link] = Field(default_factory=list)
     TEMPLATED: ClassVar[dict[str, Context]] = {
@@ -330,33 +333,61 @@ class ConfigMapAction(ActionBase):
         return self
 
 
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _http_url(url: str | None) -> str | None:
+    if url is not None and not re.match(r"^https?://", url):
+        raise ValueError("url must start with http:// or https://")
+    return url
+
+
+class HttpRead(Model):
+    """How to read the current value, shown in the confirmation dialog."""
+
+    method: Literal["GET", "POST"] = "GET"
+    url: str | None = None  # defaults to the action's URL
+    # Dotted path into the JSON answer ("enabled", "limits.0.requests_per_second");
+    # empty: the whole answer.
+    field: str = ""
+    TEMPLATED: ClassVar[dict[str, Context]] = {"url": Context.URL}
+
+    _url = field_validator("url")(_http_url)
+
+
+class HttpRevert(Model):
+    """The request that undoes the action (same URL and method unless given)."""
+
+    method: HttpMethod | None = None
+    url: str | None = None
+    body: dict[str, Any] | None = None
+    TEMPLATED: ClassVar[dict[str, Context]] = {"url": Context.URL, "body": Context.TEXT}
+
+    _url = field_validator("url")(_http_url)
+
+
 class HttpAction(ActionBase):
     """A webhook to a feature-flag service or rate limiter."""
 
     kind: Literal["http"]
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    method: HttpMethod = "POST"
     url: str
     body: dict[str, Any] | None = None  # sent as JSON; values are never spliced into text
     headers: dict[str, str] = Field(default_factory=dict)
     auth: str | None = Field(default=None, pattern=SECRET_REF_PATTERN)
     expect_status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204])
-    revert_body: dict[str, Any] | None = None
+    read: HttpRead | None = None
+    revert: HttpRevert | None = None
     # Body and header values are sent as JSON / header values, never spliced into text.
     TEMPLATED: ClassVar[dict[str, Context]] = {
         "title": Context.TEXT,
         "description": Context.TEXT,
         "url": Context.URL,
         "body": Context.TEXT,
-        "revert_body": Context.TEXT,
         "headers": Context.TEXT,
     }
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not re.match(r"^https?://", url):
-            raise ValueError("url must start with http:// or https://")
-        return url
+    _url = field_validator("url")(_http_url)
 
 
 class SilenceAction(ActionBase):
@@ -373,6 +404,20 @@ class SilenceAction(ActionBase):
     }
 
 
+class CommandAction(ActionBase):
+    """A shell command, run with the incident environment's kubeconfig and context."""
+
+    kind: Literal["command"]
+    command: str
+    read_only: bool = False  # a diagnostic: runs on one key, without a confirmation
+    timeout_seconds: int = Field(default=60, ge=1, le=3600)
+    TEMPLATED: ClassVar[dict[str, Context]] = {
+        "title": Context.TEXT,
+        "description": Context.TEXT,
+        "command": Context.SHELL,
+    }
+
+
 Action = Annotated[
     EnvAction
     | ScaleAction
@@ -380,7 +425,8 @@ Action = Annotated[
     | RollbackAction
     | ConfigMapAction
     | HttpAction
-    | SilenceAction,
+    | SilenceAction
+    | CommandAction,
     Field(discriminator="kind"),
 ]
 
