@@ -9,7 +9,7 @@ was shown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # Kinds whose effect is a change to a Deployment: the app follows their rollout.
@@ -104,3 +104,23 @@ def _show(value: str | None, known: bool = True) -> str:
 
 def show_value(value: str | None, known: bool = True) -> str:
     return _show(value, known)
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    return asdict(plan)
+
+
+def plan_from_json(raw: dict[str, Any]) -> Plan:
+    data = dict(raw)
+    data["dry_run"] = DryRun(**data.get("dry_run", {"available": False}))
+    data["access"] = Access(**data.get("access", {"permitted": None}))
+    data["details"] = tuple(data.get("details", ()))
+    return Plan(**data)
+
+
+def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
+    return asdict(outcome)
+
+
+def outcome_from_json(raw: dict[str, Any]) -> Outcome:
+    return Outcome(**raw)
