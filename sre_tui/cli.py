@@ -1,4 +1,4 @@
-"""Command line: `sre-tui [run|resume|incidents|export|lint|screenshot|demo|bench] ...`.
+"""Command line: `sre-tui [run|resume|incidents|export|lint|screenshot|demo|bench|audit|auth]`.
 
 Heavy modules (Textual, the Kubernetes client) are imported inside the commands that need
 them so `lint` and `incidents` start instantly and the app's first frame waits for nothing
@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
         "the XDG config dir, else the repository's config/)",
     )
     parser.add_argument("--env", help="environment from the configuration")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="disable every mutating action for this session (cannot be lifted in the app)",
+    )
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="start an incident on one runbook")
@@ -108,10 +113,19 @@ def _parser() -> argparse.ArgumentParser:
         help="run only this part (repeatable)",
     )
 
+    from sre_tui.audit_command import register as register_audit
+    from sre_tui.auth_command import register as register_auth
+
+    register_audit(sub)
+    register_auth(sub)
+
     # Options given after the sub-command work too (`sre-tui run X --env prod`).
     for sp in (run, resume, export, lint, shot, demo):
         sp.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
         sp.add_argument("--env", dest="sub_env", help=argparse.SUPPRESS)
+        sp.add_argument(
+            "--read-only", dest="sub_read_only", action="store_true", help=argparse.SUPPRESS
+        )
     return parser
 
 
@@ -119,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.config = getattr(args, "sub_config", None) or args.config
     args.env = getattr(args, "sub_env", None) or args.env
+    args.read_only = getattr(args, "sub_read_only", False) or args.read_only
+    if callable(getattr(args, "func", None)):  # sub-commands that bring their own handler
+        return int(args.func(args))
     from sre_tui import commands
 
     handler = getattr(commands, f"cmd_{args.command or 'open'}")

@@ -49,7 +49,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def _workspace(args: argparse.Namespace) -> Workspace:
     try:
-        return Workspace.open(_config(args), args.env)
+        return Workspace.open(_config(args), args.env, read_only=args.read_only)
     except WorkspaceError as exc:
         raise UserError(str(exc)) from None
 

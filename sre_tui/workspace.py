@@ -78,6 +78,7 @@ class Workspace:
     runbook_paths: list[Path] = field(default_factory=list)
     user: str = "unknown"
     host: str = ""
+    read_only: bool = False  # --read-only: no mutating action in this session, ever
     _runbooks: RunbookSet | None = None
 
     @classmethod
@@ -87,6 +88,8 @@ class Workspace:
         env_name: str | None = None,
         store: IncidentStore | None = None,
         runbook_paths: list[Path] | None = None,
+        *,
+        read_only: bool = False,
     ) -> Workspace:
         config = loaded.config
         name = env_name or config.default_environment
@@ -104,7 +107,13 @@ class Workspace:
             runbook_paths=runbook_paths or loaded.runbook_paths(),
             user=current_user(config.user),
             host=socket.gethostname(),
+            read_only=read_only,
         )
+
+    @property
+    def audit_path(self) -> Path:
+        """The append-only audit log, beside the incidents."""
+        return self.store.root.parent / "audit.jsonl"
 
     @property
     def runbooks(self) -> RunbookSet:

@@ -50,6 +50,13 @@ def _api_message(exc: Exception) -> KubeError:
     return KubeError(f"Kubernetes API unreachable ({exc.__class__.__name__})")
 
 
+PATCH_TYPES = {
+    "strategic": "application/strategic-merge-patch+json",
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+}
+
+
 class KubeBackend:
     def __init__(
         self, kubeconfig: str, context: str, namespace: str, *, request_timeout: float = 10.0
@@ -63,6 +70,8 @@ class KubeBackend:
             config_file=os.path.expanduser(kubeconfig), context=context
         )
         self.core = client.CoreV1Api(self.api_client)
+        self.apps = client.AppsV1Api(self.api_client)
+        self.authz = client.AuthorizationV1Api(self.api_client)
 
     def _raw(self, fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
         """Call without building model objects; return the parsed JSON."""
@@ -75,9 +84,13 @@ class KubeBackend:
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise _api_message(exc) from None
 
-    def list_pods(self, selector: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    def list_pods(
+        self, selector: str | None = None, *, namespace: str | None = None
+    ) -> tuple[list[dict[str, Any]], str]:
         data = self._raw(
-            self.core.list_namespaced_pod, self.namespace, label_selector=selector or ""
+            self.core.list_namespaced_pod,
+            namespace or self.namespace,
+            label_selector=selector or "",
         )
         return data.get("items", []), str(data.get("metadata", {}).get("resourceVersion", ""))
 
@@ -200,3 +213,82 @@ class KubeBackend:
             return ProbeResult(int(exc.status or 0), time.monotonic() - started, body[:2000])
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise _api_message(exc) from None
+
+    # --- objects that gated actions change (plain JSON dicts) ---------------------------
+
+    def get_deployment(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self._raw(self.apps.read_namespaced_deployment, name, namespace or self.namespace)
+
+    def get_configmap(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self._raw(self.core.read_namespaced_config_map, name, namespace or self.namespace)
+
+    def list_replicasets(
+        self, selector: str | None = None, namespace: str | None = None
+    ) -> list[dict[str, Any]]:
+        data = self._raw(
+            self.apps.list_namespaced_replica_set,
+            namespace or self.namespace,
+            label_selector=selector or "",
+        )
+        return list(data.get("items", []))
+
+    def patch(
+        self,
+        resource: str,
+        name: str,
+        body: Any,
+        *,
+        patch_type: str = "strategic",
+        namespace: str | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """PATCH `deployments`, `deployments/scale` or `configmaps`; `patch_type` is
+        strategic, merge or json. With `dry_run` the server checks it and stores nothing."""
+        calls = {
+            "deployments": self.apps.patch_namespaced_deployment,
+            "deployments/scale": self.apps.patch_namespaced_deployment_scale,
+            "configmaps": self.core.patch_namespaced_config_map,
+        }
+        if resource not in calls or patch_type not in PATCH_TYPES:
+            raise ValueError(f"cannot patch {resource} with a {patch_type} patch")
+        extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
+        return self._raw(
+            calls[resource],
+            name,
+            namespace or self.namespace,
+            body,
+            _content_type=PATCH_TYPES[patch_type],
+            **extra,
+        )
+
+    def review_access(
+        self,
+        verb: str,
+        resource: str,
+        *,
+        group: str = "",
+        subresource: str = "",
+        name: str = "",
+        namespace: str | None = None,
+    ) -> tuple[bool, str]:
+        """Ask the server (SelfSubjectAccessReview) whether we may `verb` the resource:
+        (allowed, reason)."""
+        from kubernetes import client
+
+        attributes = client.V1ResourceAttributes(
+            verb=verb,
+            group=group,
+            resource=resource,
+            subresource=subresource or None,
+            name=name or None,
+            namespace=namespace or self.namespace,
+        )
+        review = client.V1SelfSubjectAccessReview(
+            api_version="authorization.k8s.io/v1",
+            kind="SelfSubjectAccessReview",
+            spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes),
+        )
+        answer = self._raw(self.authz.create_self_subject_access_review, review)
+        status = answer.get("status") or {}
+        reason = str(status.get("reason") or status.get("evaluationError") or "")
+        return bool(status.get("allowed")), reason

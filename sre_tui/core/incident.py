@@ -40,6 +40,9 @@ class EventKind(StrEnum):
     SEVERITY = "severity"
     ESCALATION = "escalation"
     CHECK = "check"
+    ACTION = "action"  # phase "intent" before the call, "outcome" after
+    WRITE_MODE = "write-mode"  # a read-only environment opened for writes until a time
+    ROLLOUT = "rollout"  # a followed rollout completed, failed or got stuck
 
 
 class IncidentError(ValueError):
@@ -112,6 +115,25 @@ class Tick:
 
 
 @dataclass
+class ActionRecord:
+    """An action as the incident saw it: the intent, and the outcome once it is known."""
+
+    audit_id: str
+    intent: dict[str, Any]
+    outcome: dict[str, Any] | None = None
+    at: datetime | None = None
+    user: str = ""
+
+    @property
+    def state(self) -> str:
+        if self.outcome is None:
+            return "outcome unknown"
+        if self.outcome.get("conflict"):
+            return "refused (changed on the server)"
+        return "applied" if self.outcome.get("ok") else "failed"
+
+
+@dataclass
 class Incident:
     id: str
     title: str
@@ -129,6 +151,8 @@ class Incident:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     escalations: set[int] = field(default_factory=set)
+    actions: dict[str, ActionRecord] = field(default_factory=dict)  # by audit id
+    write_until: datetime | None = None
 
     # ---- building events -------------------------------------------------------------
 
@@ -217,6 +241,49 @@ class Incident:
     def escalation_event(self, index: int, to: str, user: str, now: datetime) -> Event:
         return self._next(EventKind.ESCALATION, user, now, rule=index, to=to)
 
+    def action_intent_event(
+        self, audit_id: str, plan: dict[str, Any], user: str, now: datetime
+    ) -> Event:
+        return self._next(EventKind.ACTION, user, now, phase="intent", audit_id=audit_id, plan=plan)
+
+    def action_outcome_event(
+        self, audit_id: str, outcome: dict[str, Any], user: str, now: datetime
+    ) -> Event:
+        if audit_id not in self.actions:
+            raise IncidentError(f"no intent recorded for action {audit_id}")
+        return self._next(
+            EventKind.ACTION, user, now, phase="outcome", audit_id=audit_id, outcome=outcome
+        )
+
+    def write_mode_event(self, until: datetime | None, user: str, now: datetime) -> Event:
+        """Open a read-only environment for writes until `until` (None: close it again)."""
+        return self._next(
+            EventKind.WRITE_MODE, user, now, until=until.isoformat() if until else None
+        )
+
+    def rollout_event(
+        self, deployment: str, text: str, done: bool, failed: str | None, user: str, now: datetime
+    ) -> Event:
+        return self._next(
+            EventKind.ROLLOUT, user, now, deployment=deployment, text=text, done=done, failed=failed
+        )
+
+    def writable(self, now: datetime) -> bool:
+        """Whether a timed write mode is open now."""
+        return self.write_until is not None and now < self.write_until
+
+    @property
+    def unknown_outcomes(self) -> list[ActionRecord]:
+        return [r for r in self.actions.values() if r.outcome is None]
+
+    def reverted(self) -> set[str]:
+        """Audit ids of actions already undone by an applied revert."""
+        return {
+            str(r.intent.get("reverts"))
+            for r in self.actions.values()
+            if r.intent.get("reverts") and r.state == "applied"
+        }
+
     # ---- applying events -------------------------------------------------------------
 
     @classmethod
@@ -266,6 +333,17 @@ class Incident:
             self.severity = Severity(data["to"])
         elif kind is EventKind.ESCALATION:
             self.escalations.add(int(data["rule"]))
+        elif kind is EventKind.ACTION:
+            audit_id = str(data["audit_id"])
+            if data.get("phase") == "intent":
+                self.actions[audit_id] = ActionRecord(
+                    audit_id, dict(data.get("plan") or {}), None, event.ts, event.user
+                )
+            elif audit_id in self.actions:
+                self.actions[audit_id].outcome = dict(data.get("outcome") or {})
+        elif kind is EventKind.WRITE_MODE:
+            until = data.get("until")
+            self.write_until = datetime.fromisoformat(until) if until else None
         self.events.append(event)
 
     # ---- reading ---------------------------------------------------------------------

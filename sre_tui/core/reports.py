@@ -10,7 +10,15 @@ from sre_tui.core.runbook import EscalationRule, Runbook
 from sre_tui.core.timefmt import duration, full_stamp, short_duration, stamp
 from sre_tui.core.timeline import describe
 
-ACTION_KINDS = (EventKind.TICK, EventKind.STATE, EventKind.SEVERITY, EventKind.CHECK)
+ACTION_KINDS = (
+    EventKind.TICK,
+    EventKind.STATE,
+    EventKind.SEVERITY,
+    EventKind.CHECK,
+    EventKind.ACTION,
+    EventKind.WRITE_MODE,
+    EventKind.ROLLOUT,
+)
 
 
 def progress(incident: Incident, runbook: Runbook | None) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sre_tui.core.actions import show_value
 from sre_tui.core.incident import Event, EventKind
 from sre_tui.core.runbook import Runbook
 
@@ -36,4 +37,36 @@ def describe(event: Event, runbook: Runbook | None) -> str:
             verdict = "ok" if data.get("ok") else "FAILED"
             status = data.get("status") or "no answer"
             return f"Health check {data['title']}: {status} in {data['ms']} ms ({verdict})"
+        case EventKind.ACTION:
+            return _describe_action(data)
+        case EventKind.WRITE_MODE:
+            until = data.get("until")
+            return f"Write mode on until {until[11:16]} UTC" if until else "Write mode off"
+        case EventKind.ROLLOUT:
+            verdict = (
+                f"FAILED: {data['failed']}"
+                if data.get("failed")
+                else ("complete" if data.get("done") else "in progress")
+            )
+            return f"Rollout of {data['deployment']} {verdict} ({data['text']})"
     return event.kind.value  # pragma: no cover
+
+
+def _describe_action(data: dict) -> str:
+    if data.get("phase") == "intent":
+        plan = data.get("plan") or {}
+        verb = "Reverting" if plan.get("reverts") else "Applying"
+        before = show_value(plan.get("before"), plan.get("before_known", True))
+        change = f"{before} → {show_value(plan.get('after'))}"
+        if plan.get("kind") == "command":
+            change = f"$ {plan.get('after', '')}"
+        return f"{verb} {plan.get('title', '?')}: {plan.get('target', '')} {change}"
+    outcome = data.get("outcome") or {}
+    if outcome.get("conflict"):
+        verdict = "REFUSED, changed on the server"
+    else:
+        verdict = "done" if outcome.get("ok") else "FAILED"
+    text = f"Action {verdict}: {outcome.get('message', '')}"
+    if outcome.get("response"):
+        text += f" — {str(outcome['response'])[:200]}"
+    return text

@@ -1115,6 +1115,14 @@ class Cluster:
                         causes.append(
                             (f"{map_field}[{key}]", f"Invalid value: {value!r}: must be a string")
                         )
+            if old is not None and old.get("immutable") is True:
+                # As kube-apiserver's ValidateConfigMapUpdate: an immutable map stays as it is.
+                frozen = "Forbidden: field is immutable when `immutable` is set"
+                if obj.get("immutable") is not True:
+                    causes.append(("immutable", frozen))
+                for map_field in ("data", "binaryData"):
+                    if (obj.get(map_field) or {}) != (old.get(map_field) or {}):
+                        causes.append((map_field, frozen))
         elif rt.name == "services":
             spec = obj.setdefault("spec", {})
             spec.setdefault("type", "ClusterIP")

@@ -12,17 +12,21 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from sre_tui.actions.gate import ActionGate, build_gate
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.core.escalation import countdowns, newly_due
 from sre_tui.core.incident import TRANSITIONS, Event, IncidentError, IncidentState
 from sre_tui.core.metrics import reading, verify_holds
 from sre_tui.core.reports import handoff, progress
 from sre_tui.core.runbook import Step
+from sre_tui.core.safety import write_mode_left
 from sre_tui.core.severity import Severity
+from sre_tui.core.timefmt import stamp
 from sre_tui.ui.dialogs.choice import ChoiceDialog
 from sre_tui.ui.dialogs.confirm import ConfirmDialog
 from sre_tui.ui.dialogs.note import TextPrompt
 from sre_tui.ui.dialogs.text_view import TextView
+from sre_tui.ui.screens.incident_actions import ACTION_BINDINGS, GatedActions
 from sre_tui.ui.widgets.checklist import Checklist
 from sre_tui.ui.widgets.checks_pane import ChecksPane
 from sre_tui.ui.widgets.escalations import Escalations
@@ -37,7 +41,7 @@ from sre_tui.workspace import ActiveIncident, LiveBackends
 WIDE = 140  # columns from which detail and timeline sit side by side
 
 
-class IncidentScreen(Screen[None]):
+class IncidentScreen(GatedActions, Screen[None]):
     CSS_PATH = "incident.tcss"
     HELP_TITLE = "Keys — incident"
     BINDINGS = [
@@ -54,6 +58,7 @@ class IncidentScreen(Screen[None]):
         Binding("k", "pane('tab-checks')", "Checks", id="pane-checks", show=False),
         Binding("T", "pane('tab-timeline')", "Timeline", id="pane-timeline", show=False),
         Binding("z", "zoom", "Zoom pane", id="zoom", show=False),
+        *ACTION_BINDINGS,
     ]
 
     def __init__(self, active: ActiveIncident, store: IncidentStore, user: str) -> None:
@@ -64,6 +69,10 @@ class IncidentScreen(Screen[None]):
         self._write_lock = asyncio.Lock()
         self._checking_escalations = False
         self.live: LiveBackends | None = None
+        self.gate: ActionGate | None = None
+        self._in_flight: set[str] = set()
+        self._following: set[str] = set()
+        self._command_screen = None
 
     @property
     def incident(self):  # -> Incident
@@ -120,6 +129,15 @@ class IncidentScreen(Screen[None]):
         if self.active.runbook is not None:
             self.query_one(Checklist).border_title = "Checklist"
         self.refresh_all()
+        for record in self.incident.unknown_outcomes:
+            self.notify(
+                f"{record.intent.get('title', record.audit_id)}: the app stopped after the "
+                "intent was recorded — check the server (sre-tui audit)",
+                title="Action outcome unknown",
+                severity="error",
+                timeout=60,
+                markup=False,
+            )
         # Escalations already due (e.g. "SEV1/SEV2: incident commander") fire at once.
         self.run_worker(self.tick_clock(), exit_on_error=False)
         self.set_interval(1.0, self.tick_clock)
@@ -139,7 +157,9 @@ class IncidentScreen(Screen[None]):
         while not self.query(MetricsPane):  # the tabs mount their panes after this screen
             await asyncio.sleep(0.02)
         self.live = live
+        self.gate = build_gate(self.app.workspace, self.incident, live, self.command_output)  # type: ignore[attr-defined]
         self.query_one(MetricsPane).start(live.prometheus, live.prometheus_reason)
+        self.show_action_markers()
         self.query_one(ChecksPane).kube = live.kube
         pods = self.query_one(PodsPane)
         if live.kube is not None:
@@ -237,7 +257,7 @@ class IncidentScreen(Screen[None]):
             checklist.show(incident)
             self._show_step(checklist.current_step)
         for timeline in self.query(Timeline):
-            timeline.show(incident, runbook)
+            timeline.show(incident, runbook, self._in_flight)
         self.show_clock()
 
     def _current_step(self) -> Step | None:
@@ -249,15 +269,41 @@ class IncidentScreen(Screen[None]):
         # Early highlights can arrive before the evidence tabs have mounted their panes.
         metrics = next(iter(self.query(MetricsPane)), None)
         current = metrics.current if metrics is not None else lambda _: None
+        blocked = self.write_blocked()
         for detail in self.query(StepDetail):
-            detail.show(step, self.active.runbook, self.incident, self.active.action, current)
+            detail.show(
+                step, self.active.runbook, self.incident, self.active.action, current, blocked
+            )
+
+    def show_rollout(self, text: str) -> None:
+        for pods in self.query(PodsPane):
+            pods.rollout = text
+            pods.show_status()
+
+    def show_action_markers(self) -> None:
+        """▲ on every chart at the moments actions were applied."""
+        markers = [
+            (record.at.timestamp(), f"▲{stamp(record.at)} {record.intent.get('title', '')}")
+            for record in self.incident.actions.values()
+            if record.at is not None
+            and record.state == "applied"
+            and record.intent.get("kind") != "command"
+        ]
+        for metrics in self.query(MetricsPane):
+            metrics.set_markers(markers)
 
     def _show_header(self) -> None:
         runbook = self.active.runbook
         title = runbook.title if runbook else None
         done, total = progress(self.incident, runbook)
         header = self.query_one(IncidentHeader)
-        header.show(self.incident, title, self.incident.elapsed(self.now()))
+        header.show(
+            self.incident,
+            title,
+            self.incident.elapsed(self.now()),
+            locked_read_only=self.app.workspace.read_only,  # type: ignore[attr-defined]
+            write_left=write_mode_left(self.incident.write_until, self.now()),
+        )
         header.border_subtitle = f"{done}/{total} steps" if total else ""
 
     def show_clock(self) -> None:
@@ -458,5 +504,22 @@ class IncidentScreen(Screen[None]):
             "Copy step command",
             "Copy the selected step's command (OSC 52)",
             self.action_copy_command,
+        )
+        yield SystemCommand(
+            "Apply step action", "The selected step's action, confirmed", self.action_step_action
+        )
+        yield SystemCommand(
+            "Kill switches", "Runbook and global kill switches", self.action_kill_switches
+        )
+        yield SystemCommand(
+            "Run step command", "In a pane, with the environment's context", self.action_run_command
+        )
+        yield SystemCommand(
+            "Revert an action", "Restore what an action changed", self.action_revert
+        )
+        yield SystemCommand(
+            "Write mode",
+            "Allow changes to a read-only environment for a while",
+            self.action_write_mode,
         )
         yield SystemCommand("Back to runbooks", "The runbook list", self.action_back)

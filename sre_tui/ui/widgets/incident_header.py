@@ -19,7 +19,15 @@ STATE_STYLE = {
 class IncidentHeader(Static):
     """Two lines; the environment line turns red for production."""
 
-    def show(self, incident: Incident, runbook_title: str | None, elapsed: float) -> None:
+    def show(
+        self,
+        incident: Incident,
+        runbook_title: str | None,
+        elapsed: float,
+        *,
+        locked_read_only: bool = False,
+        write_left: float | None = None,
+    ) -> None:
         env = incident.environment
         self.set_class(env.production, "-production")
         top = Text(no_wrap=True, overflow="ellipsis")
@@ -37,7 +45,12 @@ class IncidentHeader(Static):
         bottom.append(f"env {env.name}")
         bottom.append(f" ctx {env.context or '—'}")
         bottom.append(f" ns {env.namespace or '—'}")
-        if env.read_only:
+        if locked_read_only:
+            bottom.append("  READ-ONLY (--read-only)", style="bold")
+        elif env.read_only and write_left is not None:
+            left = int(write_left)
+            bottom.append(f"  WRITE MODE {left // 60}:{left % 60:02d}", style="bold reverse red")
+        elif env.read_only:
             bottom.append("  READ-ONLY", style="bold")
         if runbook_title and runbook_title != incident.title:
             bottom.append(f"  · {incident.title}", style="dim")

@@ -33,6 +33,7 @@ LEVEL_STYLE = {
 class QueryState:
     query: Query
     points: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # unix seconds of each point
     current: float | None = None
     series: int = 0
     error: str | None = None
@@ -47,8 +48,9 @@ class QueryView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(classes="query-head")
         yield Sparkline([], classes="query-spark")
+        yield Static(classes="query-marks")
 
-    def show(self, stale_after: float) -> None:
+    def show(self, stale_after: float, markers: list[tuple[float, str]] | None = None) -> None:
         state, query = self.state, self.state.query
         head = Text(no_wrap=True, overflow="ellipsis")
         lvl = level(state.current, query)
@@ -77,6 +79,25 @@ class QueryView(Vertical):
         spark = self.query_one(Sparkline)
         spark.display = bool(state.points)  # no data: no flat bar pretending to be zero
         spark.data = state.points
+        self._show_marks(markers or [])
+
+    def _show_marks(self, markers: list[tuple[float, str]]) -> None:
+        """▲ under the chart where an action was applied, so its effect can be seen."""
+        times = self.state.times
+        marks = self.query_one(".query-marks", Static)
+        inside = [(t, label) for t, label in markers if times and times[0] <= t <= times[-1]]
+        marks.display = bool(inside) and bool(self.state.points)
+        if not marks.display:
+            return
+        width = max(1, self.size.width or 40)
+        span = (times[-1] - times[0]) or 1.0
+        row = [" "] * width
+        for t, _ in inside:
+            row[min(width - 1, int((t - times[0]) / span * (width - 1)))] = "▲"
+        text = Text("".join(row).rstrip(), style="bold magenta", no_wrap=True)
+        labels = "  ".join(label for _, label in inside[-3:])
+        text.append(f"\n{labels}", style="magenta")
+        marks.update(text)
 
 
 class MetricsPane(VerticalScroll):
@@ -89,6 +110,7 @@ class MetricsPane(VerticalScroll):
         self.interval = interval
         self.backend: Any = None
         self.unavailable: str | None = None
+        self.markers: list[tuple[float, str]] = []  # (unix seconds, label) of applied actions
 
     def compose(self) -> ComposeResult:
         yield Static(id="metrics-status")
@@ -130,6 +152,7 @@ class MetricsPane(VerticalScroll):
             if state.query.direction == "below":
                 worst = min(series, key=lambda s: s.points[-1][1] if s.points else float("inf"))
             state.points = [value for _, value in worst.points]
+            state.times = [t for t, _ in worst.points]
             state.current = worst.points[-1][1] if worst.points else None
         self.app.call_from_thread(self._fetched)
 
@@ -148,7 +171,12 @@ class MetricsPane(VerticalScroll):
             status.append(f"every {self.interval:g}s", style="dim")
         self.query_one("#metrics-status", Static).update(status)
         for view in self.query(QueryView):
-            view.show(stale_after=self.interval * 3)
+            view.show(stale_after=self.interval * 3, markers=self.markers)
+
+    def set_markers(self, markers: list[tuple[float, str]]) -> None:
+        if markers != self.markers:
+            self.markers = markers
+            self.show()
 
     def current(self, query_id: str) -> float | None:
         state = self.states.get(query_id)

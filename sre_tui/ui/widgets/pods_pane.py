@@ -61,6 +61,7 @@ class PodsPane(Vertical):
         self._lock = threading.Lock()
         self._status: Text | None = None
         self._ages: dict[str, str] = {}  # the age text each row shows
+        self.rollout = ""  # a followed rollout's progress, shown after the summary
 
     def compose(self) -> ComposeResult:
         yield Static(id="pods-status")
@@ -209,6 +210,9 @@ class PodsPane(Vertical):
         style = "green" if self.state == "watching" else "bold yellow"
         status.append(f" {self.state} ", style=f"reverse {style}")
         status.append(f" {self.selector or 'all pods'} · {summary(list(self.rows.values()))}")
+        if self.rollout:
+            stuck = "fail" in self.rollout.lower() or "backoff" in self.rollout.lower()
+            status.append(f" · {self.rollout}", style="bold red" if stuck else "bold cyan")
         # One line whatever it says (no_wrap): a change needs a repaint, not a layout.
         if status != self._status:
             self._status = status

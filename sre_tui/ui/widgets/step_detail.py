@@ -28,6 +28,8 @@ def _action_summary(action: object) -> str:
         return f"{kind}: deployment {action.deployment}"  # type: ignore[attr-defined]
     if kind == "http":
         return f"http: {action.method} {action.url}"  # type: ignore[attr-defined]
+    if kind == "command":
+        return f"command: {action.command}"  # type: ignore[attr-defined]
     if kind == "silence":
         matchers = ", ".join(f"{k}={v}" for k, v in action.matchers.items())  # type: ignore[attr-defined]
         return f"silence: {matchers}"
@@ -44,6 +46,7 @@ class StepDetail(Static):
         incident: Incident,
         find_action: Callable[[str], Any | None],
         current: Callable[[str], float | None] = lambda _: None,
+        blocked: str | None = None,
     ) -> None:
         if step is None:
             self.update(Text(runbook.summary or runbook.title, style="dim"))
@@ -59,6 +62,10 @@ class StepDetail(Static):
             out.append("\n\nCommand", style="bold underline")
             out.append("  (c copies)", style="dim")
             out.append(f"\n$ {step.command.strip()}", style="bold")
+            if step.read_only:
+                out.append("\nread-only diagnostic: x runs it", style="green")
+            else:
+                out.append("\nx runs it after a confirmation", style="dim")
         if step.expect:
             out.append("\n\nExpected", style="bold underline")
             out.append(f"\n{step.expect.strip()}")
@@ -87,6 +94,10 @@ class StepDetail(Static):
         if step.action and (action := find_action(step.action)):
             out.append("\n\nAction", style="bold underline")
             out.append(f"\n⚡ {action.title}\n   {_action_summary(action)}")
+            if blocked:
+                out.append(f"\n⛔ {blocked}", style="bold red")
+            else:
+                out.append("\na: review the live value and dry-run, then confirm", style="dim")
         if step.links:
             out.append("\n\nLinks", style="bold underline")
             for link in step.links:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from rich.text import Text
@@ -22,6 +23,9 @@ KIND_STYLE = {
     EventKind.STATE: "bold magenta",
     EventKind.SEVERITY: "bold red",
     EventKind.ESCALATION: "bold yellow",
+    EventKind.ACTION: "bold magenta",
+    EventKind.WRITE_MODE: "bold red",
+    EventKind.ROLLOUT: "magenta",
 }
 
 
@@ -38,7 +42,9 @@ class Timeline(VerticalScroll, can_focus=True):
         # A hidden tab has no size, so its last scroll did nothing: scroll when shown.
         self.call_after_refresh(self.scroll_end, animate=False)
 
-    def show(self, incident: Incident, runbook: Runbook | None) -> None:
+    def show(
+        self, incident: Incident, runbook: Runbook | None, in_flight: Collection[str] = ()
+    ) -> None:
         out = Text()
         for index, event in enumerate(incident.events):
             if index:
@@ -47,6 +53,10 @@ class Timeline(VerticalScroll, can_focus=True):
             out.append(" ")
             out.append(describe(event, runbook), style=KIND_STYLE.get(event.kind, ""))
             out.append(f" — {event.user}", style="dim")
+            if event.kind is EventKind.ACTION and event.data.get("phase") == "intent":
+                record = incident.actions.get(str(event.data.get("audit_id")))
+                if record and record.outcome is None and record.audit_id not in in_flight:
+                    out.append("  OUTCOME UNKNOWN: check the server", style="bold reverse red")
         self._body.update(out)
         # After the new content is laid out, or the end is the old end.
         self.call_after_refresh(self.scroll_end, animate=False)
