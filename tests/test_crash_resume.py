@@ -46,7 +46,7 @@ def test_tick_survives_sigkill_on_first_frame_showing_it(isolated_state: Path, c
     # `sre-tui incidents` lists it with its progress; `resume` opens it with the tick.
     assert main(["incidents"]) == 0
     listing = capsys.readouterr().out
-    assert incident_id in listing and "investigating" in listing and "1/13" in listing
+    assert incident_id in listing and "investigating" in listing and "1/14" in listing
 
     child = spawn(["resume"], isolated_state)
     try:

@@ -1,0 +1,84 @@
+"""SIGKILL between an action's intent and its outcome: the audit log and the resumed
+incident both say the outcome is unknown, instead of pretending nothing happened."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pexpect
+import yaml
+
+from sre_tui.backends.audit import AuditLog
+from sre_tui.backends.incident_store import IncidentStore
+from sre_tui.cli import main
+
+RUNBOOK = """\
+id: slow-diagnostic
+title: Slow diagnostic
+severity: SEV3
+sections:
+  - id: triage
+    kind: triage
+    title: Triage
+    steps:
+      - id: wait
+        title: Wait for the dependency
+        command: sleep 30
+        read_only: true
+"""
+
+
+def test_sigkill_mid_action_leaves_outcome_unknown(isolated_state: Path, tmp_path, capsys) -> None:
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "slow-diagnostic.yaml").write_text(RUNBOOK)
+    config = tmp_path / "sre-tui.yaml"
+    config.write_text(yaml.safe_dump({"runbook_dirs": [str(runbooks)]}))
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "SRE_TUI_STATE_DIR": str(isolated_state),
+        "SRE_TUI_CONFIG": str(config),
+    }
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sre_tui", "run", "slow-diagnostic"],
+        env=env,
+        dimensions=(30, 100),
+        timeout=30,
+    )
+    audit = AuditLog(isolated_state / "audit.jsonl")
+    try:
+        child.expect("Wait for the dependency")
+        child.send("x")
+        child.expect("Esc stops it")  # the output pane is up: the intent is on disk
+        assert audit.path.exists()
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.isalive():
+            child.kill(signal.SIGKILL)
+
+    [entry] = audit.entries()
+    assert entry.state == "outcome unknown"
+    assert main(["audit"]) == 0
+    assert "OUTCOME UNKNOWN" in capsys.readouterr().out
+
+    store = IncidentStore(isolated_state)
+    [incident_id] = store.ids()
+    incident = store.load(incident_id).incident
+    assert [r.state for r in incident.actions.values()] == ["outcome unknown"]
+
+    child = pexpect.spawn(
+        sys.executable, ["-m", "sre_tui", "resume"], env=env, dimensions=(30, 100), timeout=30
+    )
+    try:
+        child.expect("Action outcome unknown")
+        child.sendcontrol("q")
+        child.expect(pexpect.EOF)
+    finally:
+        if child.isalive():
+            child.kill(signal.SIGKILL)
