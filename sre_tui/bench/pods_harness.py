@@ -40,9 +40,11 @@ class Recorder:
 class TimedBackend(KubeBackend):
     record: Recorder
 
-    def list_pods(self, selector: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    def list_pods(
+        self, selector: str | None = None, *, namespace: str | None = None
+    ) -> tuple[list[dict[str, Any]], str]:
         started = time.monotonic()
-        items, version = super().list_pods(selector)
+        items, version = super().list_pods(selector, namespace=namespace)
         self.record(e="list", t0=started, t1=time.monotonic(), n=len(items))
         return items, version
 

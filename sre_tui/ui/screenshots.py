@@ -123,6 +123,8 @@ async def _until(pilot: Pilot, condition, timeout: float) -> bool:  # type: igno
 async def _capture_demo(out: Path, info: object) -> list[Path]:
     from sre_tui.ui.screens.alerts import AlertsScreen
     from sre_tui.ui.screens.incident import IncidentScreen
+    from sre_tui.ui.dialogs.action_confirm import ActionConfirm
+    from sre_tui.ui.dialogs.note import TextPrompt
     from sre_tui.ui.widgets.metrics_pane import MetricsPane
 
     written: list[Path] = []
@@ -160,6 +162,17 @@ async def _capture_demo(out: Path, info: object) -> list[Path]:
             await pilot.press("p")
             await pilot.pause(1)
             written.append(Path(app.save_screenshot("demo-pods-160x48.svg", str(out))))
+            # The confirmation of the runbook's toggle: live value, diff, dry-run, access.
+            checklist = app.screen.query_one("#checklist")
+            checklist.highlighted = checklist.get_option_index("raise-timeout")
+            checklist.focus()
+            await pilot.press("a")
+            await _until(pilot, lambda: isinstance(app.screen, TextPrompt), 15)
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, ActionConfirm), 30)
+            await pilot.pause(0.5)
+            written.append(Path(app.save_screenshot("demo-action-160x48.svg", str(out))))
+            await pilot.press("escape")
     return written
 
 

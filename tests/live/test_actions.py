@@ -22,6 +22,7 @@ from sre_tui.ui.dialogs.note import TextPrompt
 from sre_tui.ui.screens.incident import IncidentScreen
 from sre_tui.ui.widgets.checklist import Checklist
 from sre_tui.ui.widgets.metrics_pane import MetricsPane
+from sre_tui.ui.widgets.step_detail import StepDetail
 from tests.uitools import screen_text, wait_until
 
 NS = "production"
@@ -215,7 +216,10 @@ async def test_configmap_kill_switch_applies_once_and_reverts(demo, tmp_path) ->
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirm), 20)
         assert "configmap/feature-flags" in screen_text(app) or "feature-flags" in screen_text(app)
-        await pilot.press("y", "y", "y")  # key repeat: applied once
+        dialog = app.screen
+        dialog.action_confirm()  # a key repeat arriving before the dialog has closed …
+        dialog.action_confirm()
+        await pilot.press("y", "y")  # … and after: applied once
         await wait_until(pilot, lambda: flag() == "false", 20)
         await wait_until(pilot, lambda: bool(screen.incident.actions), 10)
         await pilot.pause(0.5)
@@ -259,7 +263,8 @@ async def test_read_only_disables_actions_and_write_mode_lifts_the_config(demo, 
         screen = await ready(pilot, app)
         assert "READ-ONLY" in screen_text(app)
         await on_step(pilot, screen, "scale-up")
-        assert "read-only" in screen_text(app)  # the step says why before any key
+        detail = screen.query_one("#middle StepDetail", StepDetail)
+        assert "read-only" in str(detail.content)  # the step says why before any key
         await pilot.press("a")
         await pilot.pause(0.3)
         assert isinstance(app.screen, IncidentScreen)

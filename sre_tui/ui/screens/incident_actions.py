@@ -96,6 +96,11 @@ class GatedActions:
             self.notify("Still connecting to the environment; try again in a moment")
         return self.gate
 
+    def _flow(self, flow: Any) -> None:
+        """Run a flow in a worker: a dialog's callback must return at once, or the next
+        dialog the flow opens could never receive a key."""
+        self.run_worker(flow, exit_on_error=False, group="actions")
+
     # ---- key actions ------------------------------------------------------------------
 
     def action_step_action(self) -> None:
@@ -107,14 +112,14 @@ class GatedActions:
                 return
             self.notify("The selected step offers no action (K lists the kill switches)")
             return
-        self.run_worker(self.start_action(action), exit_on_error=False)
+        self._flow(self.start_action(action))
 
     def action_run_command(self) -> None:
         step = self._current_step()
         if step is None or not step.command:
             self.notify("The selected step has no command", severity="warning")
             return
-        self.run_worker(self.start_action(step_command(step)), exit_on_error=False)
+        self._flow(self.start_action(step_command(step)))
 
     def action_kill_switches(self) -> None:
         switches = self.kill_switch_list()
@@ -125,7 +130,7 @@ class GatedActions:
         async def chosen(action_id: str | None) -> None:
             action = self.active.action(action_id) if action_id else None
             if action is not None:
-                await self.start_action(action)
+                self._flow(self.start_action(action))
 
         choices = [(a.id, f"⚡ {a.title}  [{a.kind}]") for a in switches]
         self.app.push_screen(ChoiceDialog("Kill switches", choices), chosen)
@@ -144,7 +149,7 @@ class GatedActions:
 
         async def chosen(audit_id: str | None) -> None:
             if audit_id:
-                await self.start_revert(self.incident.actions[audit_id])
+                self._flow(self.start_revert(self.incident.actions[audit_id]))
 
         choices = [(r.audit_id, f"↶ {stamp(r.at)} {r.intent.get('title', '?')}") for r in records]
         self.app.push_screen(ChoiceDialog("Revert which action?", choices), chosen)
@@ -277,7 +282,7 @@ class GatedActions:
     async def confirm_and_apply(self, plan: Plan) -> None:
         async def answered(confirmed: bool | None) -> None:
             if confirmed:
-                await self.apply_plan(plan)
+                self._flow(self.apply_plan(plan))
             else:
                 self.notify("Cancelled: nothing changed", timeout=3)
 
@@ -471,7 +476,7 @@ class GatedActions:
 
         async def answered(yes: bool | None) -> None:
             if yes:
-                await self.start_action(rollback)
+                self._flow(self.start_action(rollback))
 
         self.notify(f"Rollout of {deployment} failed: {reason}", severity="error", timeout=30)
         self.app.push_screen(
