@@ -121,10 +121,10 @@ async def _until(pilot: Pilot, condition, timeout: float) -> bool:  # type: igno
 
 
 async def _capture_demo(out: Path, info: object) -> list[Path]:
-    from sre_tui.ui.screens.alerts import AlertsScreen
-    from sre_tui.ui.screens.incident import IncidentScreen
     from sre_tui.ui.dialogs.action_confirm import ActionConfirm
     from sre_tui.ui.dialogs.note import TextPrompt
+    from sre_tui.ui.screens.alerts import AlertsScreen
+    from sre_tui.ui.screens.incident import IncidentScreen
     from sre_tui.ui.widgets.metrics_pane import MetricsPane
 
     written: list[Path] = []
