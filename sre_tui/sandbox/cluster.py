@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from itertools import takewhile
 from typing import Any
 
+from sre_tui.core.rollout import template_key
 from sre_tui.sandbox.interfaces import Clock, HealthAnswer, PodBehaviour, PodView, Scenario
 from sre_tui.sandbox.patch import PatchError, apply_patch
 
@@ -464,17 +465,7 @@ def _hash_of(value: Any) -> str:
 
 def template_hash(template: Obj) -> str:
     """A stable pod-template-hash: pods of one template share it, as in Kubernetes."""
-    return _hash_of(_template_key(template))
-
-
-def _template_key(template: Obj) -> Obj:
-    """A template without its pod-template-hash label, for comparing RS and Deployment."""
-    key = copy.deepcopy(template)
-    meta = key.setdefault("metadata", {})
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
-    meta["labels"] = labels
-    meta.pop("creationTimestamp", None)
-    return key
+    return _hash_of(template_key(template))
 
 
 def _revision(obj: Obj) -> int:
@@ -1527,9 +1518,9 @@ class Cluster:
         if spec.get("paused"):
             return
         replicasets = self._owned_replicasets(deployment)
-        key = _template_key(spec["template"])
+        key = template_key(spec["template"])
         new_rs = next(
-            (rs for rs in replicasets if _template_key(rs["spec"]["template"]) == key), None
+            (rs for rs in replicasets if template_key(rs["spec"]["template"]) == key), None
         )
         max_revision = max((_revision(rs) for rs in replicasets), default=0)
         desired = int(spec.get("replicas", 1))
@@ -1782,9 +1773,9 @@ class Cluster:
         spec = current["spec"]
         desired = int(spec.get("replicas", 1))
         replicasets = self._owned_replicasets(current)
-        key = _template_key(spec["template"])
+        key = template_key(spec["template"])
         new_rs = next(
-            (rs for rs in replicasets if _template_key(rs["spec"]["template"]) == key), None
+            (rs for rs in replicasets if template_key(rs["spec"]["template"]) == key), None
         )
         total = sum(len(pods.get(rs["metadata"]["uid"], [])) for rs in replicasets)
         ready = sum(

@@ -91,7 +91,13 @@ class GatedActions:
             self.incident.environment, workspace.read_only, self.incident.write_until, self.now()
         )
 
-    def _gate_or_say(self) -> ActionGate | None:
+    async def _gate_or_say(self) -> ActionGate | None:
+        """The gate, once the environment's clients are built (a key pressed during
+        start-up waits for them rather than being dropped)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while self.gate is None and loop.time() < deadline:
+            await asyncio.sleep(0.05)
         if self.gate is None:
             self.notify("Still connecting to the environment; try again in a moment")
         return self.gate
@@ -212,7 +218,7 @@ class GatedActions:
     async def _set_write_mode(self, minutes: int | None) -> None:
         now = self.now()
         until = now + timedelta(minutes=minutes) if minutes else None
-        gate = self._gate_or_say()
+        gate = await self._gate_or_say()
         if gate is None:
             return
         env = self.incident.environment
@@ -247,7 +253,7 @@ class GatedActions:
         if blocked:
             self.notify(f"{action.title}: {blocked}", severity="error", markup=False)
             return
-        gate = self._gate_or_say()
+        gate = await self._gate_or_say()
         if gate is None:
             return
         value = await self._ask_value(action)
@@ -269,7 +275,7 @@ class GatedActions:
         if blocked:
             self.notify(f"Revert: {blocked}", severity="error", markup=False)
             return
-        gate = self._gate_or_say()
+        gate = await self._gate_or_say()
         if gate is None:
             return
         try:
