@@ -38,7 +38,7 @@ backends: $(STAMP)
 test: backends  ## set up, lint and run the whole test suite
 	$(BIN)/ruff check sre_tui tests
 	$(BIN)/sre-tui lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check sre_tui tests
