@@ -28,6 +28,7 @@ from sre_tui.core.actions import (
 from sre_tui.core.incident import ActionRecord, Event
 from sre_tui.core.runbook import CommandAction, RollbackAction, Step, check_value
 from sre_tui.core.safety import WRITE_MODE_MINUTES, write_block
+from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import stamp
 from sre_tui.ui.dialogs.action_confirm import ActionConfirm
 from sre_tui.ui.dialogs.choice import ChoiceDialog
@@ -48,6 +49,10 @@ ACTION_BINDINGS = [
     Binding("u", "revert", "Revert", id="revert"),
     Binding("W", "write_mode", "Write mode", id="write-mode", show=False),
 ]
+
+
+def unexpected(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {inert(str(exc))[:300]} (nothing was applied)"
 
 
 def step_command(step: Step) -> CommandAction:
@@ -265,6 +270,9 @@ class GatedActions:
         except ActionError as exc:
             self.notify(str(exc), title="Cannot prepare", severity="error", markup=False)
             return
+        except Exception as exc:  # an unexpected answer: say so, nothing was applied
+            self.notify(unexpected(exc), title="Cannot prepare", severity="error", markup=False)
+            return
         if read_only_command:
             await self.apply_plan(plan)  # a diagnostic: the key press on it was the consent
             return
@@ -282,6 +290,9 @@ class GatedActions:
             plan = await asyncio.to_thread(gate.prepare_revert, record)
         except ActionError as exc:
             self.notify(str(exc), title="Cannot revert", severity="error", markup=False)
+            return
+        except Exception as exc:  # an unexpected answer: say so, nothing was applied
+            self.notify(unexpected(exc), title="Cannot revert", severity="error", markup=False)
             return
         await self.confirm_and_apply(plan)
 
