@@ -1,4 +1,4 @@
-"""Command line: `sre-tui [run|resume|incidents|export|lint|screenshot|demo|bench|audit|auth]`.
+"""Command line: `sre-tui [run|resume|incidents|export|lint|new-runbook|screenshot|demo|bench|…]`.
 
 Heavy modules (Textual, the Kubernetes client) are imported inside the commands that need
 them so `lint` and `incidents` start instantly and the app's first frame waits for nothing
@@ -8,6 +8,7 @@ it does not use yet.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -56,6 +57,41 @@ def _parser() -> argparse.ArgumentParser:
         nargs="*",
         help="files or directories (default: the configured runbook directories)",
     )
+    lint.add_argument(
+        "--strict",
+        action="store_true",
+        help="also flag what the runbook-writing guide asks for and a runbook lacks "
+        "(rollback, escalation path, revert values, thresholds, unfilled placeholders…)",
+    )
+    lint.add_argument(
+        "--alerts",
+        action="append",
+        default=[],
+        metavar="RULES.yml",
+        help="Prometheus alerting-rule file to check against the runbooks (repeatable)",
+    )
+    lint.add_argument(
+        "--runbook-base",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="URL prefix of our runbooks: runbook_url values under it must resolve "
+        "(default: inferred from the URLs that do)",
+    )
+
+    new_runbook = sub.add_parser(
+        "new-runbook", help="write a runbook scaffold that passes `lint --strict`"
+    )
+    new_runbook.add_argument("id", nargs="?", help="runbook id (default: the file's name)")
+    new_runbook.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="file to write, '-' for stdout (default: <id>.yaml in the first runbook "
+        "directory); an existing file is never overwritten",
+    )
+    new_runbook.add_argument("--title", help="the runbook's title (default: from the id)")
+    new_runbook.add_argument("--severity", help="SEV1–SEV4 (default: SEV3)")
 
     demo = sub.add_parser("demo", help="a simulated production environment and the app on it")
     demo.add_argument(
@@ -115,12 +151,14 @@ def _parser() -> argparse.ArgumentParser:
 
     from sre_tui.audit_command import register as register_audit
     from sre_tui.auth_command import register as register_auth
+    from sre_tui.import_command import register as register_import
 
     register_audit(sub)
     register_auth(sub)
+    register_import(sub)
 
     # Options given after the sub-command work too (`sre-tui run X --env prod`).
-    for sp in (run, resume, export, lint, shot, demo):
+    for sp in (run, resume, export, lint, new_runbook, shot, demo):
         sp.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
         sp.add_argument("--env", dest="sub_env", help=argparse.SUPPRESS)
         sp.add_argument(
@@ -138,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     from sre_tui import commands
 
-    handler = getattr(commands, f"cmd_{args.command or 'open'}")
+    handler = getattr(commands, f"cmd_{(args.command or 'open').replace('-', '_')}")
     try:
         return handler(args)
     except commands.UserError as exc:
@@ -146,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sre-tui lint | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

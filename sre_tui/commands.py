@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from sre_tui.backends.config_files import ConfigError, LoadedConfig, load_config
 from sre_tui.core.incident import utcnow
+from sre_tui.core.lint import Loaded, Problem
 from sre_tui.core.reports import postmortem, progress
 from sre_tui.core.severity import Severity
 from sre_tui.core.templating import TemplateError
@@ -34,17 +37,116 @@ def cmd_lint(args: argparse.Namespace) -> int:
     loaded = _config(args)
     paths = [Path(p) for p in args.paths] if args.paths else loaded.runbook_paths()
     result = load_runbooks(paths, loaded.kill_switch_ids)
-    for problem in result.problems:
-        print(problem)
-    ok = not result.problems
-    steps = sum(len(r.runbook.steps()) for r in result.runbooks)
-    actions = sum(len(r.runbook.actions) for r in result.runbooks)
+    problems = list(result.problems)
     summary = (
         f"{result.files} file(s): {len(result.runbooks)} valid runbook(s), "
-        f"{steps} steps, {actions} actions; {len(result.problems)} problem(s)"
+        f"{sum(len(r.runbook.steps()) for r in result.runbooks)} steps, "
+        f"{sum(len(r.runbook.actions) for r in result.runbooks)} actions; "
+        f"{len(result.problems)} problem(s)"
     )
+    if getattr(args, "strict", False):
+        from sre_tui.core.strict import strict_problems
+
+        switches = loaded.config.kill_switches
+        warnings = [
+            warning
+            for item in result.runbooks
+            for warning in strict_problems(item.runbook, item.source, item.path, switches)
+        ]
+        problems.extend(warnings)
+        summary += f", {len(warnings)} strict warning(s)"
+    if getattr(args, "alerts", None):
+        alert_problems, count = _lint_alert_rules(args.alerts, result.runbooks, args.runbook_base)
+        problems.extend(alert_problems)
+        summary += f"; {count} alert(s): {len(alert_problems)} alert problem(s)"
+    for problem in problems:
+        print(problem)
     print(summary, file=sys.stderr)
-    return 0 if ok else 1
+    return 1 if problems else 0
+
+
+def _lint_alert_rules(
+    files: list[str], runbooks: list[Loaded], bases: list[str] | None
+) -> tuple[list[Problem], int]:
+    """Problems between the alerting rules in `files` and `runbooks`; and the alert count."""
+    from sre_tui.backends.runbook_files import read_text
+    from sre_tui.core.alert_rules import AlertRule, check_alert_rules, parse_rules
+
+    rules: list[AlertRule] = []
+    problems: list[Problem] = []
+    for name in files:
+        try:
+            text = read_text(Path(name))
+        except OSError as exc:
+            problems.append(Problem(name, 0, f"cannot read: {exc.strerror or exc}"))
+            continue
+        file_rules, file_problems = parse_rules(text, name)
+        rules.extend(file_rules)
+        problems.extend(file_problems)
+    problems.extend(check_alert_rules(rules, runbooks, bases or ()))
+    return problems, len(rules)
+
+
+def _template_text() -> str:
+    from importlib import resources
+
+    return (resources.files("sre_tui") / "templates" / "runbook.yaml").read_text("utf-8")
+
+
+def scaffold(runbook_id: str, title: str, severity: Severity, today: str) -> str:
+    """The runbook template with its id, title, severity and review date filled in."""
+    # A JSON string is a valid YAML double-quoted scalar, whatever the title holds.
+    return (
+        _template_text()
+        .replace("__ID__", runbook_id)
+        .replace("__TITLE__", json.dumps(title, ensure_ascii=False))
+        .replace("__SEVERITY__", severity.value)
+        .replace("__DATE__", today)
+    )
+
+
+def cmd_new_runbook(args: argparse.Namespace) -> int:
+    from sre_tui.core.lint import validate_text
+    from sre_tui.core.runbook import ID_PATTERN
+
+    output: str | None = args.output
+    runbook_id = args.id or (Path(output).stem if output and output != "-" else None)
+    if not runbook_id:
+        raise UserError("give the runbook's id (sre-tui new-runbook ID) or a file (-o FILE)")
+    if not re.match(ID_PATTERN, runbook_id):
+        raise UserError(
+            f"runbook id {runbook_id!r} must be lowercase letters, digits, '-' or '_' "
+            "(at most 63, starting with a letter or digit)"
+        )
+    try:
+        severity = Severity((args.severity or "SEV3").upper())
+    except ValueError:
+        raise UserError(f"severity must be SEV1–SEV4, not {args.severity!r}") from None
+    title = args.title or runbook_id.replace("-", " ").replace("_", " ").capitalize()
+    text = scaffold(runbook_id, title, severity, utcnow().date().isoformat())
+    _, problems = validate_text(text, "template")
+    if problems:  # a title the template cannot hold; never write a runbook that fails lint
+        raise UserError("the scaffold would not pass lint:\n" + "\n".join(map(str, problems)))
+    if output == "-":
+        sys.stdout.write(text)
+        return 0
+    if output is None:
+        directories = _config(args).runbook_paths()
+        if not directories:
+            raise UserError("no runbook directory configured; pass -o FILE")
+        path = directories[0] / f"{runbook_id}.yaml"
+    else:
+        path = Path(output)
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise UserError(f"{path} exists; not overwriting it (choose another -o FILE)") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"Wrote {path}", file=sys.stderr)
+    print(f"Edit it, then check it with: sre-tui lint --strict {path}", file=sys.stderr)
+    return 0
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:

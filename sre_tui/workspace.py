@@ -16,7 +16,13 @@ from typing import Any
 
 from sre_tui.backends.config_files import LoadedConfig
 from sre_tui.backends.incident_store import IncidentStore, StoredIncident, StoreError
-from sre_tui.backends.runbook_files import SUFFIXES, RunbookSet, load_runbooks
+from sre_tui.backends.runbook_files import (
+    SUFFIXES,
+    Fingerprint,
+    RunbookSet,
+    fingerprint,
+    load_runbooks,
+)
 from sre_tui.core.alerts import Alert
 from sre_tui.core.config import Environment
 from sre_tui.core.escalation import combined_rules
@@ -121,6 +127,15 @@ class Workspace:
         if self._runbooks is None:
             self._runbooks = load_runbooks(self.runbook_paths, self.loaded.kill_switch_ids)
         return self._runbooks
+
+    def reload_runbooks(self) -> RunbookSet:
+        """Read and validate every runbook again (files added, edited or removed)."""
+        self._runbooks = load_runbooks(self.runbook_paths, self.loaded.kill_switch_ids)
+        return self._runbooks
+
+    def runbooks_fingerprint(self) -> Fingerprint:
+        """Changes when a runbook file is added, removed or edited; costs no file reads."""
+        return fingerprint(self.runbook_paths)
 
     def find_runbook(self, runbook_id: str) -> Loaded | None:
         """One runbook by id; reads only `<id>.yaml` when the file is named after it."""

@@ -11,6 +11,18 @@ from sre_tui.core.yamlsource import MAX_BYTES
 
 SUFFIXES = (".yaml", ".yml")
 
+# What a rescan compares: every runbook file's path, modification time and size (and the
+# paths that are missing), so an unchanged directory costs one listing and no reads.
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class BrokenFile:
+    """A runbook file that did not load, with its lint problems."""
+
+    file: str
+    problems: tuple[Problem, ...]
+
 
 @dataclass
 class RunbookSet:
@@ -20,6 +32,13 @@ class RunbookSet:
 
     def by_id(self, runbook_id: str) -> Loaded | None:
         return next((r for r in self.runbooks if r.runbook.id == runbook_id), None)
+
+    def broken(self) -> list[BrokenFile]:
+        """Files (or missing paths) with problems, in file order; none of them loaded."""
+        by_file: dict[str, list[Problem]] = {}
+        for problem in self.problems:
+            by_file.setdefault(problem.file, []).append(problem)
+        return [BrokenFile(file, tuple(found)) for file, found in sorted(by_file.items())]
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
@@ -34,6 +53,21 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
         else:
             problems.append(Problem(str(path), 0, "no such file or directory"))
     return files, problems
+
+
+def fingerprint(paths: Iterable[Path]) -> Fingerprint:
+    """A cheap summary of the runbook files under `paths`: it changes when a file is added,
+    removed, edited or replaced."""
+    files, missing = discover(paths)
+    stamps: list[tuple[str, int, int]] = [(p.file, -1, -1) for p in missing]
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:  # removed between the listing and now
+            stamps.append((str(path), -1, -1))
+            continue
+        stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
 
 
 def read_text(path: Path) -> str:
