@@ -23,6 +23,7 @@ from sre_tui.backends.runbook_files import (
     fingerprint,
     load_runbooks,
 )
+from sre_tui.backends.secrets import SecretError
 from sre_tui.core.alerts import Alert
 from sre_tui.core.config import Environment
 from sre_tui.core.escalation import combined_rules
@@ -161,6 +162,7 @@ class Workspace:
             namespace=env.namespace,
             production=env.production,
             read_only=env.read_only,
+            tls_verify=env.tls_verify,
         )
 
     def kill_switches_for(self, values: dict[str, str]) -> list[Any]:
@@ -281,6 +283,19 @@ class LiveBackends:
     alerts_reason: str | None = None
 
 
+def _basic_auth(ref: str | None) -> tuple[str, str] | None:
+    """("user", "password") from a secret whose value is "user:password"."""
+    if ref is None:
+        return None
+    from sre_tui.backends.secrets import SecretResolver
+
+    value = SecretResolver().resolve(ref)
+    user, sep, password = value.partition(":")
+    if not sep:
+        raise SecretError(f"{ref} must hold 'user:password' for basic auth")
+    return user, password
+
+
 def connect(environment: Environment | None) -> LiveBackends:
     """Build the clients (reads the kubeconfig: call from a worker thread)."""
     from sre_tui.backends.alertmanager import AlertmanagerBackend
@@ -299,17 +314,22 @@ def connect(environment: Environment | None) -> LiveBackends:
             kube_reason = f"cannot load kubeconfig {environment.kubeconfig}: {exc}"
     else:
         kube_reason = "this environment has no kubeconfig/context"
-    prometheus = (
-        PrometheusBackend(environment.prometheus_url) if environment.prometheus_url else None
-    )
-    prom_reason = (
-        None
-        if prometheus
-        else (
+    prometheus, prom_reason = (
+        None,
+        (
             "Prometheus is not configured for this environment (prometheus_url); "
             "for the demo, install prometheus (make backends)"
-        )
+        ),
     )
+    if environment.prometheus_url:
+        try:
+            auth = _basic_auth(environment.prometheus_auth)
+            prometheus = PrometheusBackend(
+                environment.prometheus_url, auth=auth, verify=environment.tls_verify
+            )
+            prom_reason = None
+        except SecretError as exc:
+            prom_reason = f"Prometheus credentials: {exc}"
     if environment.alertmanager_url:
         alerts, alerts_reason = AlertmanagerBackend(environment.alertmanager_url), None
     elif prometheus is not None:

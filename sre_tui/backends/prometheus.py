@@ -6,6 +6,7 @@ Blocking (prometheus-api-client on requests): call from worker threads. Errors b
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ def _explain(exc: Exception) -> str:
     match = re.search(r"\((b'.*'|b\".*\")\)$", text, re.DOTALL)
     if match:
         try:
-            body = json.loads(eval(match.group(1)).decode("utf-8", "replace"))
+            body = json.loads(ast.literal_eval(match.group(1)).decode("utf-8", "replace"))
             return f"{body.get('errorType', 'error')}: {body.get('error', text)}"
         except (ValueError, SyntaxError, AttributeError):
             pass
@@ -53,14 +54,25 @@ def _explain(exc: Exception) -> str:
 
 
 class PrometheusBackend:
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 5.0,
+        auth: tuple[str, str] | None = None,
+        verify: bool = True,
+    ) -> None:
         from prometheus_api_client import PrometheusConnect  # heavy: requests, urllib3
         from urllib3.util.retry import Retry
 
         self.url = url.rstrip("/")
         self._timeout = timeout
+        self._auth = auth  # basic auth; never logged or shown
+        self._verify = verify
         # No retries of our own: the pane re-polls, and a 5xx retried 4× takes ~6 s.
-        self._client = PrometheusConnect(self.url, retry=Retry(total=0), timeout=timeout)
+        self._client = PrometheusConnect(
+            self.url, retry=Retry(total=0), timeout=timeout, auth=auth, disable_ssl=not verify
+        )
 
     def _call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         from prometheus_api_client import PrometheusApiClientException
@@ -102,7 +114,12 @@ class PrometheusBackend:
         import httpx
 
         try:
-            response = httpx.get(f"{self.url}/api/v1/alerts", timeout=self._timeout)
+            response = httpx.get(
+                f"{self.url}/api/v1/alerts",
+                timeout=self._timeout,
+                auth=self._auth,
+                verify=self._verify,
+            )
             response.raise_for_status()
             raw = response.json()["data"]["alerts"]
         except httpx.HTTPError as exc:

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from sre_tui.core.runbook import Action, Contact, EscalationRule
+from sre_tui.core.runbook import SECRET_REF_PATTERN, Action, Contact, EscalationRule
 from sre_tui.core.severity import SeverityPolicy
 
 
@@ -21,7 +21,11 @@ class Environment(ConfigModel):
     context: str | None = None
     namespace: str = Field(default="default", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     prometheus_url: str | None = None
+    # Basic auth for Prometheus: a secret reference whose value is "user:password".
+    prometheus_auth: str | None = Field(default=None, pattern=SECRET_REF_PATTERN)
     alertmanager_url: str | None = None
+    # Verify servers' TLS certificates. Turning it off is explicit and shown in the header.
+    tls_verify: bool = True
     read_only: bool = False
     production: bool = False
     variables: dict[str, str] = Field(default_factory=dict)

@@ -86,6 +86,7 @@ class EnvInfo:
     namespace: str | None = None
     production: bool = False
     read_only: bool = False
+    tls_verify: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +95,7 @@ class EnvInfo:
             "namespace": self.namespace,
             "production": self.production,
             "read_only": self.read_only,
+            "tls_verify": self.tls_verify,
         }
 
     @classmethod
@@ -104,6 +106,7 @@ class EnvInfo:
             namespace=raw.get("namespace"),
             production=bool(raw.get("production", False)),
             read_only=bool(raw.get("read_only", False)),
+            tls_verify=bool(raw.get("tls_verify", True)),
         )
 
 

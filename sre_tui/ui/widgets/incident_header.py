@@ -45,6 +45,8 @@ class IncidentHeader(Static):
         bottom.append(f"env {env.name}")
         bottom.append(f" ctx {env.context or '—'}")
         bottom.append(f" ns {env.namespace or '—'}")
+        if not env.tls_verify:
+            bottom.append("  TLS VERIFY OFF", style="bold reverse yellow")
         if locked_read_only:
             bottom.append("  READ-ONLY (--read-only)", style="bold")
         elif env.read_only and write_left is not None:
