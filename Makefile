@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The venv's tools (and a kubectl installed into it) come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint screenshots bench clean backends
+.PHONY: run test lint screenshots bench soak clean backends
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ screenshots: backends  ## regenerate screenshots/*.svg (the demo ones need the d
 
 bench: backends  ## benchmark figures (table + bench.json); --quick in under a minute
 	$(BIN)/sre-tui bench
+
+soak: $(STAMP)  ## kill -9 soak: 2,000 rounds; must print "losses 0"
+	$(BIN)/python -m sre_tui.soak --rounds 2000 --resume-every 25
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -8,10 +8,19 @@ Layout under the state directory (`$SRE_TUI_STATE_DIR`, else the XDG state dir):
 A kill at any moment leaves at most a torn last line, which is ignored on load: that
 event was never acknowledged on screen, because the screen only changes after `append`
 has returned.
+
+Two processes may hold the same incident open (two terminals, two responders). Appends
+take an exclusive `flock` on the journal and number the event after the last one on disk,
+so the file stays a consecutive, replayable sequence and neither process loses an event:
+an event built from a stale in-memory incident (its `seq` already taken by the other
+process) is written with the next free number instead of being refused. Each process's
+screen shows its own events until it is reopened; `resume` replays everything.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import json
 import os
 import secrets
@@ -54,6 +63,36 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _last_seq(fd: int) -> int | None:
+    """The seq of the last complete event (0 for an empty journal), after cutting a torn
+    last line left by a crash so the next event starts a new line. Call under the lock.
+    None when the last line cannot be read: the event keeps its own number."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return 0
+    tail = b""
+    start = size
+    while start > 0 and tail.count(b"\n") < 2:
+        step = min(8192, start)
+        start -= step
+        tail = os.pread(fd, step, start) + tail
+    if not tail.endswith(b"\n"):
+        cut = tail.rfind(b"\n")
+        keep = start + cut + 1 if cut >= 0 else 0
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
+        tail = tail[: cut + 1] if cut >= 0 else b""
+        if not tail and keep:
+            return _last_seq(fd)
+        if not keep:
+            return 0
+    lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
+    try:
+        return int(json.loads(lines[-1])["seq"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
@@ -92,34 +131,28 @@ class IncidentStore:
         self.append(start.data["id"], start)
         _fsync_dir(self.root)
 
-    def append(self, incident_id: str, event: Event) -> None:
-        """Append one event and fsync; only then may the UI show it as done."""
-        line = json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    def append(self, incident_id: str, event: Event) -> Event:
+        """Append one event and fsync; only then may the UI show it as done.
+
+        Returns the event as written: its `seq` is renumbered to follow the last event on
+        disk when another process appended since this one loaded the incident."""
         path = self._dir(incident_id) / JOURNAL
         with self._lock:
-            self._drop_torn_tail(path)
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-
-    @staticmethod
-    def _drop_torn_tail(path: Path) -> None:
-        """Cut a partial last line left by a crash so the next event starts a new line."""
-        if not path.exists():
-            return
-        with path.open("rb+") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            if size == 0:
-                return
-            handle.seek(size - 1)
-            if handle.read(1) == b"\n":
-                return
-            data = path.read_bytes()
-            handle.truncate(data.rfind(b"\n") + 1)
-            handle.flush()
-            os.fsync(handle.fileno())
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released by close
+                last = _last_seq(fd)
+                if last is not None and event.seq != last + 1:
+                    event = dataclasses.replace(event, seq=last + 1)
+                line = json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":"))
+                data = (line + "\n").encode("utf-8")
+                written = 0
+                while written < len(data):
+                    written += os.write(fd, data[written:])
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return event
 
     def load(self, incident_id: str) -> StoredIncident:
         directory = self._dir(incident_id)

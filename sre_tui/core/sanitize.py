@@ -19,7 +19,9 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# C0/C1 controls, line/paragraph separators, and the bidirectional formatting characters
+# (embeddings, overrides, isolates, marks) that can make text read other than it is.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 REPLACEMENT = "\ufffd"
 
 
@@ -28,3 +30,9 @@ def inert(text: str, *, tab_width: int = 4) -> str:
     text = _ESCAPES.sub("", text)
     text = text.replace("\t", " " * tab_width).replace("\r", "").replace("\n", " ")
     return _CONTROLS.sub(REPLACEMENT, text)
+
+
+def inert_block(text: str, *, tab_width: int = 4) -> str:
+    """Like `inert`, keeping the line breaks of multi-line text (step text, commands)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return "\n".join(inert(line, tab_width=tab_width) for line in lines)

@@ -29,7 +29,7 @@ class CommandOutput(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog command-output"):
-            yield Label(self.command_title, classes="dialog-title", markup=False)
+            yield Label(inert(self.command_title), classes="dialog-title", markup=False)
             yield Label(f"$ {inert(self.command)}", markup=False)
             yield Log(id="command-log", max_lines=5000)
             yield Label("running… · Esc stops it", id="command-status", markup=False)

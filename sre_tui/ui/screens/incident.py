@@ -130,7 +130,7 @@ class IncidentScreen(GatedActions, Screen[None]):
             self.query_one(Checklist).border_title = "Checklist"
         self.refresh_all()
         for record in self.incident.unknown_outcomes:
-            self.notify(
+            self._say(
                 f"{record.intent.get('title', record.audit_id)}: the app stopped after the "
                 "intent was recorded — check the server (sre-tui audit)",
                 title="Action outcome unknown",
@@ -330,7 +330,7 @@ class IncidentScreen(GatedActions, Screen[None]):
                 lambda due=due: self.incident.escalation_event(due.index, due.label, self.user, now)
             )
             if recorded:
-                self.notify(
+                self._say(
                     f"Escalate now: {due.label}",
                     title="Escalation due",
                     severity="warning",
@@ -345,12 +345,12 @@ class IncidentScreen(GatedActions, Screen[None]):
             try:
                 event = build()
             except IncidentError as exc:
-                self.notify(str(exc), severity="warning")
+                self._say(str(exc), severity="warning")
                 return False
             try:
                 await asyncio.to_thread(self.store.append, self.incident.id, event)
             except OSError as exc:
-                self.notify(
+                self._say(
                     f"Not saved, nothing changed: {exc.strerror or exc}",
                     title="Write failed",
                     severity="error",
@@ -439,17 +439,15 @@ class IncidentScreen(GatedActions, Screen[None]):
     def action_copy_command(self) -> None:
         step = self._current_step()
         if step is None or not step.command:
-            self.notify("The selected step has no command", severity="warning")
+            self._say("The selected step has no command", severity="warning")
             return
         self.app.copy_to_clipboard(step.command.strip())
-        self.notify(f"Copied: {step.command.strip()[:60]}", markup=False)
+        self._say(f"Copied: {step.command.strip()[:60]}", markup=False)
 
     def action_change_state(self) -> None:
         allowed = TRANSITIONS[self.incident.state]
         if not allowed:
-            self.notify(
-                f"The incident is {self.incident.state}; nothing follows", severity="warning"
-            )
+            self._say(f"The incident is {self.incident.state}; nothing follows", severity="warning")
             return
 
         async def chosen(value: str | None) -> None:

@@ -104,8 +104,13 @@ class GatedActions:
         while self.gate is None and loop.time() < deadline:
             await asyncio.sleep(0.05)
         if self.gate is None:
-            self.notify("Still connecting to the environment; try again in a moment")
+            self._say("Still connecting to the environment; try again in a moment")
         return self.gate
+
+    def _say(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        """A notification whose text may come from a runbook or a server: made inert."""
+        kwargs.pop("markup", None)
+        self.notify(inert(message), title=inert(title), markup=False, **kwargs)
 
     def _flow(self, flow: Any) -> None:
         """Run a flow in a worker: a dialog's callback must return at once, or the next
@@ -121,21 +126,21 @@ class GatedActions:
             if step is not None and step.command:
                 self.action_run_command()
                 return
-            self.notify("The selected step offers no action (K lists the kill switches)")
+            self._say("The selected step offers no action (K lists the kill switches)")
             return
         self._flow(self.start_action(action))
 
     def action_run_command(self) -> None:
         step = self._current_step()
         if step is None or not step.command:
-            self.notify("The selected step has no command", severity="warning")
+            self._say("The selected step has no command", severity="warning")
             return
         self._flow(self.start_action(step_command(step)))
 
     def action_kill_switches(self) -> None:
         switches = self.kill_switch_list()
         if not switches:
-            self.notify("No kill switches for this incident", severity="warning")
+            self._say("No kill switches for this incident", severity="warning")
             return
 
         async def chosen(action_id: str | None) -> None:
@@ -155,7 +160,7 @@ class GatedActions:
     def action_revert(self) -> None:
         records = self.revertible_records()
         if not records:
-            self.notify("Nothing to revert: no applied action that can be undone")
+            self._say("Nothing to revert: no applied action that can be undone")
             return
 
         async def chosen(audit_id: str | None) -> None:
@@ -178,14 +183,14 @@ class GatedActions:
 
     def action_write_mode(self) -> None:
         if self.app.workspace.read_only:
-            self.notify(
+            self._say(
                 "Started with --read-only: write mode cannot be turned on in this session",
                 severity="error",
             )
             return
         env = self.incident.environment
         if not env.read_only:
-            self.notify(f"Environment '{env.name}' is not read-only: actions are enabled")
+            self._say(f"Environment '{env.name}' is not read-only: actions are enabled")
             return
         if self.incident.writable(self.now()):
 
@@ -246,7 +251,7 @@ class GatedActions:
             audit_id = await asyncio.to_thread(gate.begin, plan)
             await asyncio.to_thread(gate.audit.outcome, audit_id, Outcome(True, plan.after or ""))
         except (OSError, ActionError) as exc:
-            self.notify(f"Write mode unchanged: {exc}", severity="error", markup=False)
+            self._say(f"Write mode unchanged: {exc}", severity="error", markup=False)
             return
         await self.record(lambda: self.incident.write_mode_event(until, self.user, now))
 
@@ -256,7 +261,7 @@ class GatedActions:
         read_only_command = action.kind == "command" and action.read_only
         blocked = None if read_only_command else self.write_blocked()
         if blocked:
-            self.notify(f"{action.title}: {blocked}", severity="error", markup=False)
+            self._say(f"{action.title}: {blocked}", severity="error", markup=False)
             return
         gate = await self._gate_or_say()
         if gate is None:
@@ -264,14 +269,14 @@ class GatedActions:
         value = await self._ask_value(action)
         if value is False:
             return
-        self.notify(f"Reading the live value of {action.title}…", timeout=3, markup=False)
+        self._say(f"Reading the live value of {action.title}…", timeout=3, markup=False)
         try:
             plan = await asyncio.to_thread(gate.prepare, action, value or None)
         except ActionError as exc:
-            self.notify(str(exc), title="Cannot prepare", severity="error", markup=False)
+            self._say(str(exc), title="Cannot prepare", severity="error", markup=False)
             return
         except Exception as exc:  # an unexpected answer: say so, nothing was applied
-            self.notify(unexpected(exc), title="Cannot prepare", severity="error", markup=False)
+            self._say(unexpected(exc), title="Cannot prepare", severity="error", markup=False)
             return
         if read_only_command:
             await self.apply_plan(plan)  # a diagnostic: the key press on it was the consent
@@ -281,7 +286,7 @@ class GatedActions:
     async def start_revert(self, record: ActionRecord) -> None:
         blocked = self.write_blocked()
         if blocked:
-            self.notify(f"Revert: {blocked}", severity="error", markup=False)
+            self._say(f"Revert: {blocked}", severity="error", markup=False)
             return
         gate = await self._gate_or_say()
         if gate is None:
@@ -289,10 +294,10 @@ class GatedActions:
         try:
             plan = await asyncio.to_thread(gate.prepare_revert, record)
         except ActionError as exc:
-            self.notify(str(exc), title="Cannot revert", severity="error", markup=False)
+            self._say(str(exc), title="Cannot revert", severity="error", markup=False)
             return
         except Exception as exc:  # an unexpected answer: say so, nothing was applied
-            self.notify(unexpected(exc), title="Cannot revert", severity="error", markup=False)
+            self._say(unexpected(exc), title="Cannot revert", severity="error", markup=False)
             return
         await self.confirm_and_apply(plan)
 
@@ -301,7 +306,7 @@ class GatedActions:
             if confirmed:
                 self._flow(self.apply_plan(plan))
             else:
-                self.notify("Cancelled: nothing changed", timeout=3)
+                self._say("Cancelled: nothing changed", timeout=3)
 
         self.app.push_screen(ActionConfirm(plan, self.write_blocked()), answered)
 
@@ -351,7 +356,7 @@ class GatedActions:
                 return False
             if (message := problem(text)) is None:
                 return text
-            self.notify(f"Not applied: {message}", title="Invalid value", severity="error")
+            self._say(f"Not applied: {message}", title="Invalid value", severity="error")
             default = text
 
     def _prompt(self, title: str, value: str) -> asyncio.Future[str | None]:
@@ -370,10 +375,10 @@ class GatedActions:
         try:
             audit_id = await asyncio.to_thread(gate.begin, plan)
         except ActionError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+            self._say(str(exc), severity="warning", markup=False)
             return
         except OSError as exc:
-            self.notify(
+            self._say(
                 f"Audit log not writable, nothing applied: {exc.strerror or exc}",
                 title="Not applied",
                 severity="error",
@@ -390,15 +395,15 @@ class GatedActions:
             outcome = await asyncio.to_thread(gate.finish, audit_id, plan)
         finally:
             self._in_flight.discard(audit_id)
-        if self._command_screen is not None:
-            status = "exit 0" if outcome.ok else "failed"
-            self._command_screen.done(f"{status}: {outcome.message}")
-            self._command_screen = None
         await self.record(
             lambda: self.incident.action_outcome_event(
                 audit_id, outcome_to_json(outcome), self.user, self.now()
             )
         )
+        if self._command_screen is not None:  # shown as finished once it is on disk
+            status = "exit 0" if outcome.ok else "failed"
+            self._command_screen.done(f"{status}: {outcome.message}")
+            self._command_screen = None
         self._announce(plan, outcome)
         self.show_action_markers()
         if outcome.ok and outcome.follow_rollout:
@@ -414,7 +419,7 @@ class GatedActions:
 
     def _announce(self, plan: Plan, outcome: Outcome) -> None:
         if outcome.conflict:
-            self.notify(
+            self._say(
                 f"{outcome.message}",
                 title="Refused: changed on the server",
                 severity="error",
@@ -422,9 +427,9 @@ class GatedActions:
                 markup=False,
             )
         elif outcome.ok:
-            self.notify(outcome.message, title=f"Done: {plan.title}", timeout=8, markup=False)
+            self._say(outcome.message, title=f"Done: {plan.title}", timeout=8, markup=False)
         else:
-            self.notify(
+            self._say(
                 outcome.message,
                 title=f"Failed: {plan.title}",
                 severity="error",
@@ -495,7 +500,7 @@ class GatedActions:
             if yes:
                 self._flow(self.start_action(rollback))
 
-        self.notify(f"Rollout of {deployment} failed: {reason}", severity="error", timeout=30)
+        self._say(f"Rollout of {deployment} failed: {reason}", severity="error", timeout=30)
         self.app.push_screen(
             ConfirmDialog(
                 f"Rollout of {deployment} failed",

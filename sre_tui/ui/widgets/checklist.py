@@ -10,6 +10,7 @@ from textual.widgets.option_list import Option
 
 from sre_tui.core.incident import Incident
 from sre_tui.core.runbook import Runbook, Step
+from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import stamp
 
 SECTION_PREFIX = "section:"
@@ -44,7 +45,7 @@ class Checklist(OptionList):
         for section in self.runbook.sections:
             done = sum(1 for s in section.steps if s.id in incident.ticks)
             header = Text(no_wrap=True, overflow="ellipsis")
-            header.append(f"{section.title}", style="bold")
+            header.append(inert(section.title), style="bold")
             header.append(f"  {done}/{len(section.steps)}", style="dim")
             options.append(Option(header, id=f"{SECTION_PREFIX}{section.id}", disabled=True))
             for step in section.steps:
@@ -61,11 +62,11 @@ class Checklist(OptionList):
         line = Text()
         if tick:
             line.append("[x] ", style="bold green")
-            line.append(step.title, style="dim")
-            line.append(f"  {stamp(tick.at)} {tick.user}", style="dim italic")
+            line.append(inert(step.title), style="dim")
+            line.append(f"  {stamp(tick.at)} {inert(tick.user)}", style="dim italic")
         else:
             line.append("[ ] ", style="bold")
-            line.append(step.title)
+            line.append(inert(step.title))
         markers = []
         if step.command:
             markers.append("$")

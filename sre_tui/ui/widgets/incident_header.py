@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from sre_tui.core.incident import Incident, IncidentState
+from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import duration
 
 STATE_STYLE = {
@@ -36,15 +37,15 @@ class IncidentHeader(Static):
         )
         top.append(f" {incident.state.value.upper()} ", style=STATE_STYLE[incident.state])
         top.append(f" {duration(elapsed)} ", style="bold")
-        top.append(f" {runbook_title or incident.title}", style="bold")
+        top.append(f" {inert(runbook_title or incident.title)}", style="bold")
         bottom = Text(no_wrap=True, overflow="ellipsis")
         bottom.append(f"{incident.id} ", style="dim")
         if env.production:
             bottom.append(" ▲ PRODUCTION ▲ ", style="bold reverse")
             bottom.append(" ")
-        bottom.append(f"env {env.name}")
-        bottom.append(f" ctx {env.context or '—'}")
-        bottom.append(f" ns {env.namespace or '—'}")
+        bottom.append(f"env {inert(env.name)}")
+        bottom.append(f" ctx {inert(env.context or '—')}")
+        bottom.append(f" ns {inert(env.namespace or '—')}")
         if not env.tls_verify:
             bottom.append("  TLS VERIFY OFF", style="bold reverse yellow")
         if locked_read_only:
@@ -55,7 +56,7 @@ class IncidentHeader(Static):
         elif env.read_only:
             bottom.append("  READ-ONLY", style="bold")
         if runbook_title and runbook_title != incident.title:
-            bottom.append(f"  · {incident.title}", style="dim")
+            bottom.append(f"  · {inert(incident.title)}", style="dim")
         self.update(Text("\n").join([top, bottom]))
 
 

@@ -11,6 +11,7 @@ from textual.widgets import Static
 from sre_tui.core.incident import Incident
 from sre_tui.core.metrics import format_value, verify_holds
 from sre_tui.core.runbook import Runbook, Step
+from sre_tui.core.sanitize import inert, inert_block
 from sre_tui.core.timefmt import full_stamp
 
 
@@ -49,26 +50,26 @@ class StepDetail(Static):
         blocked: str | None = None,
     ) -> None:
         if step is None:
-            self.update(Text(runbook.summary or runbook.title, style="dim"))
+            self.update(Text(inert_block(runbook.summary or runbook.title), style="dim"))
             return
         out = Text()
-        out.append(step.title, style="bold")
+        out.append(inert(step.title), style="bold")
         tick = incident.ticks.get(step.id)
         if tick:
-            out.append(f"\n✓ done {full_stamp(tick.at)} by {tick.user}", style="green")
+            out.append(f"\n✓ done {full_stamp(tick.at)} by {inert(tick.user)}", style="green")
         if step.text:
-            out.append(f"\n{step.text.strip()}")
+            out.append(f"\n{inert_block(step.text.strip())}")
         if step.command:
             out.append("\n\nCommand", style="bold underline")
             out.append("  (c copies)", style="dim")
-            out.append(f"\n$ {step.command.strip()}", style="bold")
+            out.append(f"\n$ {inert_block(step.command.strip())}", style="bold")
             if step.read_only:
                 out.append("\nread-only diagnostic: x runs it", style="green")
             else:
                 out.append("\nx runs it after a confirmation", style="dim")
         if step.expect:
             out.append("\n\nExpected", style="bold underline")
-            out.append(f"\n{step.expect.strip()}")
+            out.append(f"\n{inert_block(step.expect.strip())}")
         if step.verify:
             bound = (
                 f"below {step.verify.below:g}"
@@ -78,7 +79,7 @@ class StepDetail(Static):
             query = runbook.query(step.verify.query)
             title = query.title if query else step.verify.query
             unit = f" {query.unit}" if query and query.unit else ""
-            out.append(f"\n\nGoal: {title} {bound}{unit}", style="italic")
+            out.append(f"\n\nGoal: {inert(title)} {bound}{inert(unit)}", style="italic")
             value = current(step.verify.query)
             holds = verify_holds(value, step.verify)
             now = format_value(value, query.unit if query else "")
@@ -90,10 +91,10 @@ class StepDetail(Static):
                 out.append("\n? no data yet", style="dim")
         if step.focus:
             target = step.focus.query or step.focus.check or step.focus.filter or ""
-            out.append(f"\nEvidence: {step.focus.pane} {target}".rstrip(), style="dim")
+            out.append(f"\nEvidence: {step.focus.pane} {inert(target)}".rstrip(), style="dim")
         if step.action and (action := find_action(step.action)):
             out.append("\n\nAction", style="bold underline")
-            out.append(f"\n⚡ {action.title}\n   {_action_summary(action)}")
+            out.append(f"\n⚡ {inert(action.title)}\n   {inert(_action_summary(action))}")
             if blocked:
                 out.append(f"\n⛔ {blocked}", style="bold red")
             else:
@@ -101,5 +102,9 @@ class StepDetail(Static):
         if step.links:
             out.append("\n\nLinks", style="bold underline")
             for link in step.links:
-                out.append(f"\n• {link.title}" + (f"  {link.url}" if link.url else ""))
+                out.append(
+                    inert(f"• {link.title}" + (f"  {link.url}" if link.url else "")).join(
+                        ["\n", ""]
+                    )
+                )
         self.update(out)

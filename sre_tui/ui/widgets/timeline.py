@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from sre_tui.core.incident import EventKind, Incident
 from sre_tui.core.runbook import Runbook
+from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import stamp
 from sre_tui.core.timeline import describe
 
@@ -51,8 +52,8 @@ class Timeline(VerticalScroll, can_focus=True):
                 out.append("\n")
             out.append(stamp(event.ts), style="dim")
             out.append(" ")
-            out.append(describe(event, runbook), style=KIND_STYLE.get(event.kind, ""))
-            out.append(f" — {event.user}", style="dim")
+            out.append(inert(describe(event, runbook)), style=KIND_STYLE.get(event.kind, ""))
+            out.append(f" — {inert(event.user)}", style="dim")
             if event.kind is EventKind.ACTION and event.data.get("phase") == "intent":
                 record = incident.actions.get(str(event.data.get("audit_id")))
                 if record and record.outcome is None and record.audit_id not in in_flight:
