@@ -53,11 +53,11 @@ async def test_filter_sort_and_start(tmp_path, clock) -> None:
         rows = lambda: [line for line in screen_text(app).splitlines() if "SEV" in line]  # noqa: E731
         # Sorted by severity by default: SEV1 first. (Wait for the frame: a just-filled
         # table can show one frame with its columns still at header width.)
-        await wait_until(pilot, lambda: bool(rows()) and "Service is down" in rows()[0])
+        await wait_until(pilot, lambda: bool(rows()) and "Service is down" in rows()[0], 15)
         await pilot.press("ctrl+s")  # → by title
-        await wait_until(pilot, lambda: "Memory leak" in rows()[0])
+        await wait_until(pilot, lambda: "Memory leak" in rows()[0], 15)
         await pilot.press(*"memory")
-        await wait_until(pilot, lambda: len(rows()) == 1 and "Memory leak" in rows()[0])
+        await wait_until(pilot, lambda: len(rows()) == 1 and "Memory leak" in rows()[0], 15)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, IncidentScreen))
         assert app.screen.incident.runbook_id == "memory-leak"
