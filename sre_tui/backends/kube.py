@@ -124,6 +124,10 @@ class KubeBackend:
                 yield kind, raw if isinstance(raw, dict) else {}
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise _api_message(exc) from None
+        except KeyError:
+            # The client, undeserialized, reads an ERROR event's `raw_object`, which the
+            # API sends as `object`: it raises here. A watch error means list again.
+            raise WatchExpired("the watch ended with an error event; listing again") from None
         finally:
             stream.stop()
 

@@ -82,10 +82,12 @@ class PrometheusBackend:
             return fn(*args, **kwargs)
         except PrometheusApiClientException as exc:
             raise PrometheusError(_explain(exc)) from None
+        except ValueError as exc:  # before RequestException: requests' JSONDecodeError is both
+            raise PrometheusError(f"unexpected answer from {self.url} (not JSON: {exc})") from None
         except RequestException as exc:
             reason = exc.__class__.__name__
             raise PrometheusError(f"Prometheus at {self.url} unreachable ({reason})") from None
-        except (ValueError, KeyError) as exc:
+        except KeyError as exc:
             raise PrometheusError(f"unexpected answer from {self.url}: {exc}") from None
 
     def range_query(

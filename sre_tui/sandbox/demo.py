@@ -6,6 +6,12 @@ a real Prometheus scraping the metrics with the alert rules of `config/demo/` an
 Alertmanager. The app reaches all of it through a generated kubeconfig and config, the
 same way it reaches a real cluster.
 
+Backends can be made to fail on purpose (sandbox/faults.py): `DemoEnvironment.faults` in
+tests; for `--headless`, `POST {flags}/api/faults` with the flag token, e.g.
+`{"action": "error", "path": "/pods$", "status": 500}` or `{"action": "clear"}`. The app
+reaches Prometheus through a proxy that obeys those switches (`prometheus_upstream` is
+Prometheus itself).
+
 `--headless` runs the environment in this process and prints one JSON line. Without it,
 the environment runs in a child process (so the UI's event loop carries none of it) and
 is stopped, with everything it started, when the app quits.
@@ -42,6 +48,7 @@ from sre_tui.sandbox.backends import (
     wait_ready,
 )
 from sre_tui.sandbox.cluster import Cluster
+from sre_tui.sandbox.faults import FaultPlan, PrometheusProxy, add_control_routes
 from sre_tui.sandbox.flags import FlagStore, make_flags_app
 from sre_tui.sandbox.interfaces import Clock, Scenario
 from sre_tui.sandbox.kube_api import KubeServer, kubeconfig_yaml, serve_kube_api
@@ -72,6 +79,7 @@ class DemoInfo:
     workdir: str
     pid: int
     notes: list[str]
+    prometheus_upstream: str | None = None  # Prometheus itself, not the fault proxy
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -153,14 +161,19 @@ class DemoEnvironment:
         self.cluster: Cluster | None = None
         self.kube: KubeServer | None = None
         self.info: DemoInfo | None = None
+        self.faults = FaultPlan()
 
     async def start(self) -> DemoInfo:
         notes: list[str] = []
         scenario = build_scenario(self.scenario_names, self.flags, speed=self.clock.speed)
         self.cluster = Cluster(scenario, self.clock)
         await self.cluster.start()
-        self.kube = await serve_kube_api(self.cluster, token=self.kube_token, policy=self.policy)
-        runner, flags_url = await _serve(make_flags_app(self.flags, self.flag_token))
+        self.kube = await serve_kube_api(
+            self.cluster, token=self.kube_token, policy=self.policy, faults=self.faults
+        )
+        flags_app = make_flags_app(self.flags, self.flag_token)
+        add_control_routes(flags_app, self.faults)
+        runner, flags_url = await _serve(flags_app)
         self.runners.append(runner)
         runner, metrics_url = await _serve(_metrics_app(scenario))
         self.runners.append(runner)
@@ -169,11 +182,15 @@ class DemoEnvironment:
         kubeconfig.write_text(kubeconfig_yaml(self.kube.url, self.kube_token, CONTEXT, NAMESPACE))
         kubeconfig.chmod(0o600)
 
-        prometheus_url = alertmanager_url = None
+        prometheus_url = alertmanager_url = upstream = None
         if self.with_prometheus:
-            prometheus_url, alertmanager_url = await asyncio.to_thread(
+            upstream, alertmanager_url = await asyncio.to_thread(
                 self._start_backends, metrics_url.removeprefix("http://"), notes
             )
+            self.faults.services = {s.name: s for s in self.services}
+        if upstream:
+            runner, prometheus_url = await _serve(PrometheusProxy(upstream, self.faults).app())
+            self.runners.append(runner)
         info = {
             "kubeconfig": str(kubeconfig),
             "prometheus": prometheus_url,
@@ -196,6 +213,7 @@ class DemoEnvironment:
             workdir=str(self.workdir),
             pid=os.getpid(),
             notes=notes,
+            prometheus_upstream=upstream,
         )
         return self.info
 
@@ -229,6 +247,7 @@ class DemoEnvironment:
         return service.url, am_url
 
     async def stop(self) -> None:
+        self.faults.clear()
         for service in self.services:
             await asyncio.to_thread(service.stop)
         for runner in self.runners:

@@ -19,6 +19,7 @@ import logging
 import ssl
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ from sre_tui.sandbox.cluster import (
     resource_type,
     selector_string,
 )
+from sre_tui.sandbox.faults import FaultPlan
 from sre_tui.sandbox.patch import PATCH_TYPES
 from sre_tui.sandbox.policy import AccessPolicy
 
@@ -385,6 +387,7 @@ class _Api:
     address: str = ""
     closing: bool = False
     watchers: set[Watcher] = field(default_factory=set)
+    faults: FaultPlan = field(default_factory=FaultPlan)
 
     def close_streams(self) -> None:
         self.closing = True
@@ -415,6 +418,7 @@ class _Api:
         try:
             if not self._authorized(request):
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            await self._injected_fault(request)
             response: web.StreamResponse = await handler(request)
         except ApiError as err:
             response = _json(err.status(), err.code)
@@ -426,6 +430,35 @@ class _Api:
             response = _json(ApiError(500, "InternalError", f"internal error: {err}").status(), 500)
         self._record(request, response.status)
         return response
+
+    async def _injected_fault(self, request: web.Request) -> None:
+        """What the fault plan says for this request: wait, hold, or fail (sandbox.faults)."""
+        watch = request.query.get("watch") in ("true", "1")
+        fault = self.faults.take(request.path, watch, ("delay", "hang", "error"))
+        if fault is None:
+            return
+        if fault.kind in ("delay", "hang"):
+            # In slices, so clearing the fault (or the client hanging up) ends the hold.
+            deadline = time.monotonic() + fault.seconds
+            while time.monotonic() < deadline and self.faults.active(fault):
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client gave up (what a hold is for)
+                await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            if fault.kind == "delay":
+                return
+        reason = {403: "Forbidden", 404: "NotFound", 429: "TooManyRequests", 504: "Timeout"}
+        raise ApiError(
+            fault.status,
+            reason.get(fault.status, "InternalError"),
+            f"injected fault: {fault.status} for {request.path}",
+        )
+
+    def _stream_cut(self, request: web.Request) -> Callable[[], None]:
+        def cut() -> None:
+            if request.transport is not None:
+                request.transport.abort()
+
+        return cut
 
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -710,6 +743,8 @@ class _Api:
         view, table = _view(rt), _wants_table(request)
         cluster = self.cluster
         try:
+            if self.faults.take(request.path, True, ("expire",)) is not None:
+                raise ApiError(410, "Expired", "too old resource version (injected fault)", {})
             watcher = cluster.watch(
                 store, namespace, query.get("resourceVersion"), predicate, initial_events=initial
             )
@@ -722,6 +757,11 @@ class _Api:
             await response.write_eof()
             return response
         self.watchers.add(watcher)
+        stream = self.faults.stream_opened(
+            request.path,
+            self._stream_cut(request),
+            lambda: watcher.queue.put_nowait(("EXPIRE", {})),  # sandbox.faults
+        )
         response = await self._start_stream(request, "application/json")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -769,10 +809,15 @@ class _Api:
                 if item is None:
                     break
                 kind, obj = item
+                if kind == "EXPIRE":
+                    expired = ApiError(410, "Expired", "too old resource version (injected)", {})
+                    await response.write(_line({"type": "ERROR", "object": expired.status()}))
+                    break
                 await response.write(_line({"type": kind, "object": render(obj)}))
         except ConnectionError:
             pass  # the client hung up
         finally:
+            self.faults.stream_closed(stream)
             cluster.unwatch(watcher)
             self.watchers.discard(watcher)
         with contextlib.suppress(ConnectionError):
@@ -821,6 +866,7 @@ class _Api:
             return web.Response(body=body, content_type="text/plain", charset="utf-8")
         response = await self._start_stream(request, "text/plain; charset=utf-8")
         sent = len(body)
+        stream = self.faults.stream_opened(request.path, self._stream_cut(request))
         try:
             if body:
                 await response.write(body)
@@ -841,6 +887,8 @@ class _Api:
             await response.write_eof()
         except ConnectionError:
             pass
+        finally:
+            self.faults.stream_closed(stream)
         return response
 
 
@@ -968,13 +1016,15 @@ async def serve_kube_api(
     policy: AccessPolicy = AccessPolicy(),  # noqa: B008 - frozen, so a shared default is safe
     host: str = "127.0.0.1",
     port: int = 0,
+    faults: FaultPlan | None = None,
 ) -> KubeServer:
     """Serve the Kubernetes API for `cluster` on host:port (0 picks a free port).
 
     It is served over TLS because kubectl (client-go) sends credentials only over TLS: over
     plain HTTP every kubectl request would be anonymous and answered 401."""
     ssl_context, ca_pem = await asyncio.to_thread(make_tls, host)
-    api = _Api(cluster, token, policy)
+    api = _Api(cluster, token, policy, faults=faults or FaultPlan())
+    api.faults.loop = asyncio.get_running_loop()
     app = web.Application(middlewares=[api.middleware], client_max_size=8 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", api.handle)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -43,12 +46,42 @@ class SreTuiApp(App[None]):
         self.clock = clock
         self.live: LiveBackends | None = None
         self._live_ready = asyncio.Event()
+        self.hung_up = False
 
     def on_mount(self) -> None:
         self.push_screen(PickerScreen())
         if self.initial is not None:
             self.open_incident(self.initial)
         self.run_worker(self._connect(), exit_on_error=False)
+        self._watch_terminal()
+
+    # ---- a lost terminal ---------------------------------------------------------------
+
+    def _watch_terminal(self) -> None:
+        """Notice a dropped SSH connection: the pty closing sends SIGHUP, whose default
+        action kills the process wherever it is (mid-write included), and every read or
+        write of the terminal fails afterwards. The app stops its streams and exits with
+        128 + SIGHUP; every change is on disk already (the store appends each event as it
+        happens), so `sre-tui resume` continues where it stopped."""
+        if self.is_headless:
+            return  # tests drive the app without a terminal
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.hang_up)
+
+    def hang_up(self) -> None:
+        """The terminal is gone: stop everything and exit, writing nothing more to it."""
+        if self.hung_up:
+            return
+        self.hung_up = True
+        # Restoring the terminal on exit writes to it, which fails on a hung-up pty (EIO):
+        # send what is left to /dev/null instead.
+        with contextlib.suppress(OSError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            for fd in (1, 2):
+                os.dup2(null, fd)
+            os.close(null)
+        self._stop_streams()
+        self.exit(return_code=129)  # 128 + SIGHUP, like a shell
 
     async def _connect(self) -> None:
         """Clients for the environment's cluster, Prometheus and alerts, after the first
@@ -164,11 +197,14 @@ class SreTuiApp(App[None]):
         self.push_screen(HelpScreen(rows, title=getattr(self.screen, "HELP_TITLE", "Keys")))
 
     async def action_quit(self) -> None:
+        self._stop_streams()
+        self.exit()
+
+    def _stop_streams(self) -> None:
         # Log streams block in reads; interrupt them so quitting is immediate.
         for screen in self.screen_stack:
             for pane in screen.query(LogsPane):
                 pane.stop_streams()
-        self.exit()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from sre_tui.core.alerts import Alert, runbook_for, severity_of
 from sre_tui.core.sanitize import inert
-from sre_tui.core.timefmt import short_duration
+from sre_tui.core.timefmt import short_duration, stamp
 from sre_tui.ui.widgets.incident_header import severity_style
 
 SHOWN_LABELS = ("namespace", "deployment", "service", "pod", "tenant_id", "instance")
@@ -33,6 +33,7 @@ class AlertsScreen(Screen[None]):
         self.interval = interval
         self.alerts: list[Alert] = []
         self.error: str | None = None
+        self.error_since: datetime | None = None  # when the source started failing
         self.fetched_at: datetime | None = None
 
     def compose(self) -> ComposeResult:
@@ -75,6 +76,10 @@ class AlertsScreen(Screen[None]):
         self.app.call_from_thread(self._fetched, alerts, error)
 
     def _fetched(self, alerts: list[Alert] | None, error: str | None) -> None:
+        if error is None:
+            self.error_since = None
+        elif self.error_since is None:
+            self.error_since = datetime.now(UTC)
         self.error = error
         if alerts is not None:
             self.alerts = sorted(
@@ -131,16 +136,19 @@ class AlertsScreen(Screen[None]):
         env = self.app.workspace.env_info  # type: ignore[attr-defined]
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(" sre-tui ", style="bold reverse")
+        if self.error:
+            # First, as the line is cut at the screen's width: since when, and what.
+            since = f" since {stamp(self.error_since)}" if self.error_since else ""
+            title.append(f" ⚠ failing{since}", style="bold red")
+            if self.fetched_at:
+                age = (datetime.now(UTC) - self.fetched_at).total_seconds()
+                title.append(f" (list from {short_duration(age)} ago)", style="yellow")
+            title.append(f": {self.error} ·", style="bold red")
         firing = sum(1 for a in self.alerts if a.state == "firing")
         title.append(f" {firing} firing alert(s) ")
         if env.production:
             title.append(" ▲ PRODUCTION ▲ ", style="bold reverse red")
         title.append(f" env {env.name} ctx {env.context or '—'} ns {env.namespace or '—'}")
-        if self.error:
-            title.append(f"  ⚠ {self.error}", style="bold red")
-            if self.fetched_at:
-                age = (datetime.now(UTC) - self.fetched_at).total_seconds()
-                title.append(f" (list from {short_duration(age)} ago)", style="yellow")
         self.query_one("#alerts-title", Static).update(title)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -26,6 +26,7 @@ from textual.widgets import Input, Log, Static
 from textual.worker import Worker, get_current_worker
 
 from sre_tui.core.logbuffer import LogBuffer, LogLine, ResumePoint, parse_line
+from sre_tui.core.timefmt import stamp
 
 # k9s-style quick ranges: key → (label, tail lines, since seconds)
 RANGES: dict[str, tuple[str, int | None, int | None]] = {
@@ -102,6 +103,11 @@ class LogsPane(Vertical, can_focus=False):
         self._points: dict[str, ResumePoint] = {}
         self._status: Text | None = None
         self._behind = 0  # buffer lines the view lacks (added while paused)
+        # Pods whose stream fails: since when, and the last error (written by the streams'
+        # threads; a counter tells the drain timer the status line needs redrawing).
+        self.failing: dict[str, tuple[datetime, str]] = {}
+        self._failing_changes = 0
+        self._failing_shown = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-status")
@@ -133,7 +139,17 @@ class LogsPane(Vertical, can_focus=False):
             return set(self.pods)
         return {self.selected_pod}
 
+    def _set_failing(self, pod: str, error: str | None) -> None:
+        if error is None:
+            if self.failing.pop(pod, None) is None:
+                return
+        else:
+            since = self.failing[pod][0] if pod in self.failing else datetime.now(UTC)
+            self.failing[pod] = (since, error)
+        self._failing_changes += 1
+
     def _stop(self, pod: str) -> None:
+        self._set_failing(pod, None)
         self._streams.pop(pod).cancel()
         response = self._responses.pop(pod, None)
         if response is not None:
@@ -195,8 +211,12 @@ class LogsPane(Vertical, can_focus=False):
                 kwargs["tail_lines"] = tail
             else:
                 kwargs["since_seconds"] = since
+
+            def opened(response: Any, pod: str = pod) -> None:
+                self._responses[pod] = response
+                self._set_failing(pod, None)  # the API answers again
+
             try:
-                opened = lambda response, pod=pod: self._responses.__setitem__(pod, response)  # noqa: E731
                 for raw in self.backend.stream_log(pod, opened=opened, **kwargs):
                     if worker.is_cancelled:
                         return
@@ -215,6 +235,7 @@ class LogsPane(Vertical, can_focus=False):
                 if exc.status in (400, 404):
                     self._push(marker(pod, f"no logs: {exc}"))
                     return
+                self._set_failing(pod, str(exc))
                 self._push(marker(pod, f"stream lost: {exc}; retrying in {delay:.0f}s"))
             deadline = time.monotonic() + delay
             while time.monotonic() < deadline:
@@ -244,6 +265,8 @@ class LogsPane(Vertical, can_focus=False):
         return line.marker or pattern is None or bool(pattern.search(line.text))
 
     def drain(self) -> None:
+        if self._failing_changes != self._failing_shown:
+            self.show_status()
         if not self.pending:
             return
         batch: list[LogLine] = []
@@ -275,6 +298,13 @@ class LogsPane(Vertical, can_focus=False):
 
     def show_status(self) -> None:
         status = Text(no_wrap=True, overflow="ellipsis")
+        self._failing_shown = self._failing_changes
+        if failing := dict(self.failing):
+            # First, as the line is cut at the pane's width: what fails, since when.
+            since, error = min(failing.values())
+            count = f"{len(failing)} streams" if len(failing) > 1 else "stream"
+            status.append(f" {count} failing since {stamp(since)} ", style="bold reverse red")
+            status.append(f" {error} ·", style="bold red")
         if self.paused:
             status.append(" PAUSED ", style="bold reverse yellow")
             status.append(f" {self.unseen} new ")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.text import Text
@@ -19,7 +20,7 @@ from textual.widgets import Sparkline, Static
 
 from sre_tui.core.metrics import Level, format_value, level
 from sre_tui.core.runbook import Query
-from sre_tui.core.timefmt import short_duration
+from sre_tui.core.timefmt import short_duration, stamp
 
 LEVEL_STYLE = {
     Level.OK: "bold green",
@@ -38,6 +39,7 @@ class QueryState:
     series: int = 0
     error: str | None = None
     good_at: float | None = None  # monotonic time of the last good data
+    error_since: datetime | None = None  # when the current run of errors began
 
 
 class QueryView(Vertical):
@@ -69,6 +71,10 @@ class QueryView(Vertical):
         if state.error:
             head.append("\n")
             head.append(f" {state.error}", style="bold red")
+            # On a line of its own: the error can be as wide as the pane.
+            head.append("\n")
+            if state.error_since is not None:
+                head.append(f" failing since {stamp(state.error_since)}", style="bold red")
             if age is not None:
                 head.append(f" · stale: last good data {short_duration(age)} ago", style="yellow")
         elif age is not None and age > stale_after:
@@ -135,26 +141,42 @@ class MetricsPane(VerticalScroll):
     def _fetch(self) -> None:
         from sre_tui.backends.prometheus import PrometheusError
 
-        for state in self.states.values():
-            try:
-                series = self.backend.range_query(state.query.promql, state.query.range)
-            except PrometheusError as exc:
-                state.error = str(exc)
-                continue
-            state.error = None
-            state.good_at = time.monotonic()
-            state.series = len(series)
-            if not series or not any(s.points for s in series):
-                state.points, state.current = [], None
-                continue
-            # Several series (e.g. per pod): plot and judge the worst one.
-            worst = max(series, key=lambda s: s.points[-1][1] if s.points else float("-inf"))
-            if state.query.direction == "below":
-                worst = min(series, key=lambda s: s.points[-1][1] if s.points else float("inf"))
-            state.points = [value for _, value in worst.points]
-            state.times = [t for t, _ in worst.points]
-            state.current = worst.points[-1][1] if worst.points else None
-        self.app.call_from_thread(self._fetched)
+        try:
+            for state in self.states.values():
+                try:
+                    series = self.backend.range_query(state.query.promql, state.query.range)
+                except PrometheusError as exc:
+                    self._failed(state, str(exc))
+                    continue
+                except Exception as exc:  # a malformed answer must not end the polling
+                    self._failed(state, f"unexpected answer from Prometheus: {exc!r}")
+                    continue
+                self._update(state, series)
+        finally:
+            # Whatever happened, the next poll is armed, or the pane would never recover.
+            self.app.call_from_thread(self._fetched)
+
+    @staticmethod
+    def _failed(state: QueryState, error: str) -> None:
+        if state.error is None:
+            state.error_since = datetime.now(UTC)
+        state.error = error
+
+    @staticmethod
+    def _update(state: QueryState, series: list[Any]) -> None:
+        state.error = state.error_since = None
+        state.good_at = time.monotonic()
+        state.series = len(series)
+        if not series or not any(s.points for s in series):
+            state.points, state.current = [], None
+            return
+        # Several series (e.g. per pod): plot and judge the worst one.
+        worst = max(series, key=lambda s: s.points[-1][1] if s.points else float("-inf"))
+        if state.query.direction == "below":
+            worst = min(series, key=lambda s: s.points[-1][1] if s.points else float("inf"))
+        state.points = [value for _, value in worst.points]
+        state.times = [t for t, _ in worst.points]
+        state.current = worst.points[-1][1] if worst.points else None
 
     def _fetched(self) -> None:
         self.show()

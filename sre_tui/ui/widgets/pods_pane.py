@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from sre_tui.core.pods import PodRow, pod_row, summary
 from sre_tui.core.sanitize import inert
-from sre_tui.core.timefmt import short_duration
+from sre_tui.core.timefmt import short_duration, stamp
 
 STATUS_STYLE = {
     "Running": "green",
@@ -57,6 +57,7 @@ class PodsPane(Vertical):
         self.selector: str | None = None
         self.state = "not started"
         self.last_event: float | None = None
+        self.failing_since: datetime | None = None  # when the API started failing
         self._events_for: str | None = None
         self._lock = threading.Lock()
         self._status: Text | None = None
@@ -116,6 +117,9 @@ class PodsPane(Vertical):
                 continue
             except KubeError as exc:
                 self.queue.append(("state", f"error: {exc}; retrying in {delay:.0f}s"))
+            except Exception as exc:  # a client bug must not end the watch for good
+                name = exc.__class__.__name__
+                self.queue.append(("state", f"error: {name} {exc}; retrying in {delay:.0f}s"))
             deadline = time.monotonic() + delay
             while time.monotonic() < deadline and not worker.is_cancelled:
                 time.sleep(0.1)
@@ -132,6 +136,10 @@ class PodsPane(Vertical):
                 kind, payload = self.queue.popleft()
                 if kind == "state":
                     self.state = payload
+                    if payload == "watching":
+                        self.failing_since = None
+                    elif payload.startswith("error") and self.failing_since is None:
+                        self.failing_since = now
                     continue
                 if kind == "snapshot":
                     fresh = {row.name: row for row in map(pod_row, payload)}
@@ -208,7 +216,12 @@ class PodsPane(Vertical):
     def show_status(self) -> None:
         status = Text(no_wrap=True, overflow="ellipsis")
         style = "green" if self.state == "watching" else "bold yellow"
-        status.append(f" {self.state} ", style=f"reverse {style}")
+        if self.failing_since is not None:
+            # What is wrong and since when first: the line is cut at the pane's width.
+            status.append(f" API failing since {stamp(self.failing_since)} ", style="reverse red")
+            status.append(f" {self.state} ·", style="bold yellow")
+        else:
+            status.append(f" {self.state} ", style=f"reverse {style}")
         status.append(f" {self.selector or 'all pods'} · {summary(list(self.rows.values()))}")
         if self.rollout:
             stuck = "fail" in self.rollout.lower() or "backoff" in self.rollout.lower()

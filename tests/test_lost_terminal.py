@@ -1,0 +1,82 @@
+"""The SSH connection drops: the pty closes under the running app (SIGHUP, then a dead
+terminal). The app must exit by itself within seconds, with every tick on disk, and leave
+no process spinning on the dead terminal; `sre-tui resume` picks the incident up."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+
+from sre_tui.backends.incident_store import IncidentStore
+
+
+def spawn(args: list[str], state: Path) -> pexpect.spawn:
+    env = {**os.environ, "TERM": "xterm-256color", "SRE_TUI_STATE_DIR": str(state)}
+    return pexpect.spawn(
+        sys.executable, ["-m", "sre_tui", *args], env=env, dimensions=(30, 100), timeout=30
+    )
+
+
+def exit_status(pid: int, seconds: float) -> int | None:
+    """The child's wait status once it is gone, or None if it still runs after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    return None
+
+
+def hang_up_after_a_tick(state: Path) -> tuple[int, float]:
+    child = spawn(["run", "service-timeout", "--var", "deployment=checkout"], state)
+    try:
+        child.expect("Check service health")
+        child.send(" ")
+        child.expect(r"\[x\]")
+        started = time.monotonic()
+        # What sshd does when the connection drops: close the pty's master side. The
+        # kernel hangs the terminal up and sends SIGHUP to the session leader (the app).
+        # (pexpect's close() would also send SIGINT 0.1 s later, before a clean exit.)
+        os.close(child.child_fd)
+    except BaseException:
+        child.kill(signal.SIGKILL)
+        raise
+    return child.pid, started
+
+
+def assert_gone_with_tick(pid: int, started: float, state: Path) -> int:
+    try:
+        status = exit_status(pid, 8)
+        assert status is not None, "the app kept running on a dead terminal"
+        assert time.monotonic() - started < 8
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    store = IncidentStore(state)
+    [incident_id] = store.ids()
+    assert "check-health" in store.load(incident_id).incident.ticks
+    return status
+
+
+def test_hangup_exits_cleanly_with_the_tick_on_disk(isolated_state: Path) -> None:
+    pid, started = hang_up_after_a_tick(isolated_state)
+    status = assert_gone_with_tick(pid, started, isolated_state)
+    # It exited by itself (not killed by the signal's default action), with 128 + SIGHUP.
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 129, status
+
+    resumed = spawn(["resume"], isolated_state)
+    try:
+        resumed.expect(r"\[x\]")
+        resumed.sendcontrol("q")
+        resumed.expect(pexpect.EOF)
+    finally:
+        if resumed.isalive():
+            resumed.kill(signal.SIGKILL)
