@@ -198,7 +198,8 @@ class KubePerformer:
         ns = self._namespace(namespace)
         try:
             obj = self.kube.get_deployment(deployment, ns)
-            selector = selector_string((obj.get("spec") or {}).get("selector"))
+            spec = obj.get("spec")
+            selector = selector_string(spec.get("selector") if isinstance(spec, dict) else None)
             replicasets = owned_by(self.kube.list_replicasets(selector, ns), obj)
             pods, _ = self.kube.list_pods(selector, namespace=ns)
         except KubeError as err:

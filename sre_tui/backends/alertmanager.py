@@ -84,7 +84,7 @@ class AlertmanagerBackend:
             raise AlertmanagerError(
                 f"Alertmanager at {self.url} unreachable ({exc.__class__.__name__})"
             ) from None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise AlertmanagerError(f"Alertmanager at {self.url}: answer is not JSON") from None
 
     def alerts(self) -> list[Alert]:
@@ -92,15 +92,17 @@ class AlertmanagerBackend:
         raw = self._request("GET", "/api/v2/alerts")
         alerts = []
         for item in raw if isinstance(raw, list) else []:
-            labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
-            notes = {str(k): str(v) for k, v in (item.get("annotations") or {}).items()}
-            status = item.get("status") or {}
+            if not isinstance(item, dict):
+                continue
+            labels = {str(k): str(v) for k, v in _obj(item.get("labels")).items()}
+            notes = {str(k): str(v) for k, v in _obj(item.get("annotations")).items()}
+            status = _obj(item.get("status"))
             alerts.append(
                 Alert(
                     name=labels.get("alertname", "?"),
                     labels=labels,
                     annotations=notes,
-                    starts_at=parse_time(item.get("startsAt")),
+                    starts_at=_time(item.get("startsAt")),
                     state="suppressed" if status.get("state") == "suppressed" else "firing",
                     fingerprint=str(item.get("fingerprint", "")),
                 )
@@ -156,7 +158,17 @@ def _safe_id(silence_id: str) -> str:
     return silence_id
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` when the answer has an object there, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _time(value: Any) -> datetime | None:
+    return parse_time(value) if isinstance(value, str) else None
+
+
 def _silence(item: dict[str, Any]) -> Silence:
+    raw_matchers = item.get("matchers")
     matchers = tuple(
         Matcher(
             name=str(m.get("name", "")),
@@ -164,15 +176,15 @@ def _silence(item: dict[str, Any]) -> Silence:
             is_regex=bool(m.get("isRegex", False)),
             is_equal=bool(m.get("isEqual", True)),
         )
-        for m in item.get("matchers") or []
+        for m in (raw_matchers if isinstance(raw_matchers, list) else [])
         if isinstance(m, dict)
     )
     return Silence(
         id=str(item.get("id", "")),
         matchers=matchers,
-        starts_at=parse_time(item.get("startsAt")),
-        ends_at=parse_time(item.get("endsAt")),
+        starts_at=_time(item.get("startsAt")),
+        ends_at=_time(item.get("endsAt")),
         created_by=str(item.get("createdBy", "")),
         comment=str(item.get("comment", "")),
-        state=str((item.get("status") or {}).get("state", "")),
+        state=str(_obj(item.get("status")).get("state", "")),
     )

@@ -57,6 +57,12 @@ PATCH_TYPES = {
 }
 
 
+def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A list answer's objects; anything else in `items` is not an object we can show."""
+    items = data.get("items")
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
 class KubeBackend:
     def __init__(
         self, kubeconfig: str, context: str, namespace: str, *, request_timeout: float = 10.0
@@ -80,9 +86,14 @@ class KubeBackend:
 
         try:
             response = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
-            return json.loads(response.data)
+            data = json.loads(response.data)
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise _api_message(exc) from None
+        except (ValueError, RecursionError):
+            raise KubeError("unexpected answer from the Kubernetes API (not JSON)") from None
+        if not isinstance(data, dict):
+            raise KubeError("unexpected answer from the Kubernetes API (not an object)")
+        return data
 
     def list_pods(
         self, selector: str | None = None, *, namespace: str | None = None
@@ -92,7 +103,9 @@ class KubeBackend:
             namespace or self.namespace,
             label_selector=selector or "",
         )
-        return data.get("items", []), str(data.get("metadata", {}).get("resourceVersion", ""))
+        meta = data.get("metadata")
+        version = meta.get("resourceVersion", "") if isinstance(meta, dict) else ""
+        return _items(data), str(version)
 
     def watch_pods(
         self, selector: str | None, resource_version: str, timeout_seconds: int = 30
@@ -137,8 +150,8 @@ class KubeBackend:
             self.namespace,
             field_selector=f"involvedObject.name={pod}",
         )
-        items = data.get("items", [])
-        items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        items = _items(data)
+        items.sort(key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
         return items[-limit:]
 
     def stream_log(
@@ -234,7 +247,7 @@ class KubeBackend:
             namespace or self.namespace,
             label_selector=selector or "",
         )
-        return list(data.get("items", []))
+        return _items(data)
 
     def patch(
         self,

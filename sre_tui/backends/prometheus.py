@@ -87,8 +87,16 @@ class PrometheusBackend:
         except RequestException as exc:
             reason = exc.__class__.__name__
             raise PrometheusError(f"Prometheus at {self.url} unreachable ({reason})") from None
-        except KeyError as exc:
-            raise PrometheusError(f"unexpected answer from {self.url}: {exc}") from None
+        except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+            # The client indexes the answer before we see it: a malformed one lands here.
+            raise PrometheusError(f"unexpected answer from {self.url}: {exc!r}") from None
+
+    def _parse(self, build):  # type: ignore[no-untyped-def]
+        """Turn an answer into our types; a malformed one is the backend's error."""
+        try:
+            return build()
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise PrometheusError(f"unexpected answer from {self.url}: {exc!r}") from None
 
     def range_query(
         self, promql: str, range_text: str, end: datetime | None = None
@@ -99,17 +107,27 @@ class PrometheusBackend:
         raw = self._call(
             self._client.custom_query_range, promql, start, end, f"{step_for(seconds):g}s"
         )
-        return [
-            Series(
-                labels=dict(item.get("metric", {})),
-                points=[(float(t), float(v)) for t, v in item.get("values", [])],
-            )
-            for item in raw
-        ]
+        return self._parse(
+            lambda: [
+                Series(
+                    labels={str(k): str(v) for k, v in dict(item.get("metric", {})).items()},
+                    points=[(float(t), float(v)) for t, v in item.get("values", [])],
+                )
+                for item in raw
+            ]
+        )
 
     def instant(self, promql: str) -> list[tuple[dict[str, str], float]]:
         raw = self._call(self._client.custom_query, promql)
-        return [(dict(item.get("metric", {})), float(item["value"][1])) for item in raw]
+        return self._parse(
+            lambda: [
+                (
+                    {str(k): str(v) for k, v in dict(item.get("metric", {})).items()},
+                    float(item["value"][1]),
+                )
+                for item in raw
+            ]
+        )
 
     def alerts(self) -> list[Alert]:
         """Firing and pending alerts from Prometheus' own API (when there is no Alertmanager)."""
@@ -126,19 +144,31 @@ class PrometheusBackend:
             raw = response.json()["data"]["alerts"]
         except httpx.HTTPError as exc:
             raise PrometheusError(f"Prometheus at {self.url}: {exc}") from None
-        except (ValueError, KeyError) as exc:
-            raise PrometheusError(f"unexpected answer from {self.url}: {exc}") from None
-        return [
-            Alert(
-                name=item.get("labels", {}).get("alertname", "?"),
-                labels=dict(item.get("labels", {})),
-                annotations=dict(item.get("annotations", {})),
-                starts_at=parse_time(item.get("activeAt")),
-                state=item.get("state", "firing"),
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise PrometheusError(f"unexpected answer from {self.url}: {exc!r}") from None
+
+        def texts(value: object) -> dict[str, str]:
+            return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+        def alert(item: dict) -> Alert:
+            labels = texts(item.get("labels"))
+            active = item.get("activeAt")
+            return Alert(
+                name=labels.get("alertname", "?"),
+                labels=labels,
+                annotations=texts(item.get("annotations")),
+                starts_at=parse_time(active) if isinstance(active, str) else None,
+                state=str(item.get("state", "firing")),
                 source="prometheus",
             )
-            for item in raw
-        ]
+
+        return self._parse(
+            lambda: [
+                alert(item)
+                for item in (raw if isinstance(raw, list) else [])
+                if isinstance(item, dict)
+            ]
+        )
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sre_tui.core.sanitize import inert
@@ -28,26 +28,46 @@ def _time(value: Any) -> datetime | None:
         return value
     if isinstance(value, str) and value:
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
+        # The API always writes UTC; a stamp without a zone must still compare with `now`.
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` when the API gave an object there, else an empty one (answers are data)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any) -> int:
+    if value is None or isinstance(value, bool):
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def pod_row(pod: dict[str, Any]) -> PodRow:
     """Same status words as `kubectl get pods`: a waiting/terminated reason wins over phase."""
-    meta = pod.get("metadata") or {}
-    status = pod.get("status") or {}
-    spec = pod.get("spec") or {}
-    containers = status.get("containerStatuses") or []
-    total = len(spec.get("containers") or containers) or len(containers)
+    pod = _obj(pod)
+    meta = _obj(pod.get("metadata"))
+    status = _obj(pod.get("status"))
+    spec = _obj(pod.get("spec"))
+    raw = status.get("containerStatuses")
+    containers = [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+    spec_containers = spec.get("containers")
+    declared = len(spec_containers) if isinstance(spec_containers, list) else 0
+    total = declared or len(containers)
     ready = sum(1 for c in containers if c.get("ready"))
-    restarts = sum(int(c.get("restartCount") or 0) for c in containers)
+    restarts = sum(_count(c.get("restartCount")) for c in containers)
     reason = status.get("reason") or status.get("phase") or "Unknown"
     for container in containers:
-        state = container.get("state") or {}
-        waiting = state.get("waiting") or {}
-        terminated = state.get("terminated") or {}
+        state = _obj(container.get("state"))
+        waiting = _obj(state.get("waiting"))
+        terminated = _obj(state.get("terminated"))
         if waiting.get("reason"):
             reason = waiting["reason"]
         elif terminated.get("reason"):

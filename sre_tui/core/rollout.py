@@ -15,6 +15,27 @@ from sre_tui.core.actions import ActionError
 
 Obj = dict[str, Any]
 
+
+def _obj(value: Any) -> Obj:
+    """`value` when the API gave an object there, else an empty one (answers are data)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _objs(value: Any) -> list[Obj]:
+    """The objects in a list the API gave; anything else there is ignored."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _int(value: Any, default: int = 0) -> int:
+    """A count from the API; `default` when it is absent or not a (finite) number."""
+    if value is None or isinstance(value, bool):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -35,11 +56,11 @@ FAILING_REASONS = (
 
 
 def pod_template(deployment: Obj) -> Obj:
-    return (deployment.get("spec") or {}).get("template") or {}
+    return _obj(_obj(_obj(deployment).get("spec")).get("template"))
 
 
 def containers_of(template: Obj) -> list[Obj]:
-    return list((template.get("spec") or {}).get("containers") or [])
+    return _objs(_obj(_obj(template).get("spec")).get("containers"))
 
 
 def find_container(deployment: Obj, wanted: str | None) -> Obj | None:
@@ -48,7 +69,7 @@ def find_container(deployment: Obj, wanted: str | None) -> Obj | None:
     containers = containers_of(pod_template(deployment))
     if wanted:
         return next((c for c in containers if c.get("name") == wanted), None)
-    own = (deployment.get("metadata") or {}).get("name")
+    own = _obj(_obj(deployment).get("metadata")).get("name")
     named = next((c for c in containers if c.get("name") == own), None)
     return named or (containers[0] if containers else None)
 
@@ -56,7 +77,7 @@ def find_container(deployment: Obj, wanted: str | None) -> Obj | None:
 def env_entry(container: Obj, variable: str) -> Obj | None:
     """The container's env entry for `variable` (the last one wins, as in a pod)."""
     found = None
-    for entry in container.get("env") or []:
+    for entry in _objs(container.get("env")):
         if entry.get("name") == variable:
             found = entry
     return found
@@ -81,18 +102,15 @@ def env_value(entry: Obj | None) -> str | None:
 
 def revision_of(obj: Obj) -> int:
     """The `deployment.kubernetes.io/revision` annotation; 0 when absent or not a number."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    try:
-        return int(annotations.get(REVISION, "0"))
-    except (TypeError, ValueError):
-        return 0
+    annotations = _obj(_obj(_obj(obj).get("metadata")).get("annotations"))
+    return _int(annotations.get(REVISION, "0"))
 
 
 def template_key(template: Obj) -> Obj:
     """A pod template without its pod-template-hash label, as a Deployment holds it."""
-    key = copy.deepcopy(template)
-    meta = key.setdefault("metadata", {})
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+    key = copy.deepcopy(_obj(template))
+    meta = key["metadata"] = _obj(key.get("metadata"))
+    labels = {k: v for k, v in _obj(meta.get("labels")).items() if k != HASH_LABEL}
     meta["labels"] = labels
     meta.pop("creationTimestamp", None)
     return key
@@ -106,10 +124,10 @@ def template_fingerprint(template: Obj) -> str:
 
 def owned_by(replicasets: list[Obj], deployment: Obj) -> list[Obj]:
     """ReplicaSets whose controller is `deployment` (by uid), as kubectl picks them."""
-    uid = (deployment.get("metadata") or {}).get("uid")
+    uid = _obj(_obj(deployment).get("metadata")).get("uid")
     owned = []
-    for rs in replicasets:
-        refs = (rs.get("metadata") or {}).get("ownerReferences") or []
+    for rs in _objs(replicasets):
+        refs = _objs(_obj(rs.get("metadata")).get("ownerReferences"))
         if any(ref.get("controller") and ref.get("uid") == uid for ref in refs):
             owned.append(rs)
     return owned
@@ -156,7 +174,7 @@ def rollback_target(
     return RollbackTarget(
         current=current,
         revision=revision_of(rs),
-        replicaset=str((rs.get("metadata") or {}).get("name", "")),
+        replicaset=str(_obj(rs.get("metadata")).get("name", "")),
         template=template_key(pod_template(rs)),
     )
 
@@ -169,7 +187,7 @@ def env_summary(template: Obj) -> str:
     """`GREETING=hello, TIMEOUT_MS=500` over all containers ("none" when there is none)."""
     pairs = []
     for container in containers_of(template):
-        for entry in container.get("env") or []:
+        for entry in _objs(container.get("env")):
             pairs.append(f"{entry.get('name')}={env_value(entry)}")
     return ", ".join(pairs) or "none"
 
@@ -185,11 +203,13 @@ def revision_label(revision: int, template: Obj) -> str:
 
 def selector_string(selector: Obj | None) -> str:
     """A LabelSelector as the labelSelector query parameter writes it."""
-    if not selector:
+    if not isinstance(selector, dict):
         return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+    match_labels = _obj(selector.get("matchLabels"))
+    parts = [f"{k}={v}" for k, v in sorted(match_labels.items(), key=lambda kv: str(kv[0]))]
+    for expr in _objs(selector.get("matchExpressions")):
+        key, op = expr.get("key"), expr.get("operator")
+        values = [str(v) for v in expr["values"]] if isinstance(expr.get("values"), list) else []
         if op == "In":
             parts.append(f"{key} in ({','.join(values)})")
         elif op == "NotIn":
@@ -208,13 +228,12 @@ def current_pods(deployment: Obj, replicasets: list[Obj], pods: list[Obj]) -> li
     key = template_key(pod_template(deployment))
     for rs in replicasets:
         if template_key(pod_template(rs)) == key:
-            labels = (pod_template(rs).get("metadata") or {}).get("labels") or {}
+            labels = _obj(_obj(pod_template(rs).get("metadata")).get("labels"))
             wanted = labels.get(HASH_LABEL)
             return [
                 p
-                for p in pods
-                if wanted
-                and ((p.get("metadata") or {}).get("labels") or {}).get(HASH_LABEL) == wanted
+                for p in _objs(pods)
+                if wanted and _obj(_obj(p.get("metadata")).get("labels")).get(HASH_LABEL) == wanted
             ]
     return []
 
@@ -231,17 +250,17 @@ class RolloutStatus:
 
 def _pod_problems(pods: list[Obj]) -> list[str]:
     problems: list[str] = []
-    for pod in pods:
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+    for pod in _objs(pods):
+        if _obj(pod.get("metadata")).get("deletionTimestamp"):
             continue  # on its way out: not what the rollout waits for
-        name = (pod.get("metadata") or {}).get("name", "?")
-        status = pod.get("status") or {}
-        for cs in (status.get("initContainerStatuses") or []) + (
-            status.get("containerStatuses") or []
+        name = _obj(pod.get("metadata")).get("name", "?")
+        status = _obj(pod.get("status"))
+        for cs in _objs(status.get("initContainerStatuses")) + _objs(
+            status.get("containerStatuses")
         ):
-            waiting = (cs.get("state") or {}).get("waiting") or {}
+            waiting = _obj(_obj(cs.get("state")).get("waiting"))
             reason = waiting.get("reason")
-            if reason in FAILING_REASONS:
+            if isinstance(reason, str) and reason in FAILING_REASONS:
                 message = str(waiting.get("message") or "").strip()
                 line = f"{reason}: pod {name} container {cs.get('name', '?')}"
                 problems.append(f"{line}: {message}" if message else line)
@@ -251,16 +270,16 @@ def _pod_problems(pods: list[Obj]) -> list[str]:
 def rollout_progress(deployment: Obj, pods: list[Obj]) -> RolloutStatus:
     """How far the deployment's rollout has got, as `kubectl rollout status` judges it,
     plus the pod states that mean it will not finish (image pulls, crash loops)."""
-    meta = deployment.get("metadata") or {}
-    spec = deployment.get("spec") or {}
-    status = deployment.get("status") or {}
-    desired = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
-    total = int(status.get("replicas") or 0)
-    updated = int(status.get("updatedReplicas") or 0)
-    ready = int(status.get("readyReplicas") or 0)
-    available = int(status.get("availableReplicas") or 0)
-    unavailable = int(status.get("unavailableReplicas") or 0)
-    observed = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
+    meta = _obj(_obj(deployment).get("metadata"))
+    spec = _obj(_obj(deployment).get("spec"))
+    status = _obj(_obj(deployment).get("status"))
+    desired = _int(spec.get("replicas"), 1)
+    total = _int(status.get("replicas"))
+    updated = _int(status.get("updatedReplicas"))
+    ready = _int(status.get("readyReplicas"))
+    available = _int(status.get("availableReplicas"))
+    unavailable = _int(status.get("unavailableReplicas"))
+    observed = _int(status.get("observedGeneration")) >= _int(meta.get("generation"))
     text = f"{updated}/{desired} updated, {ready}/{desired} ready, {unavailable} unavailable"
     if total > updated:
         text += f", {total - updated} old pending termination"
@@ -268,7 +287,7 @@ def rollout_progress(deployment: Obj, pods: list[Obj]) -> RolloutStatus:
     if done:
         return RolloutStatus(True, None, text)
     failed: str | None = None
-    for condition in status.get("conditions") or []:
+    for condition in _objs(status.get("conditions")):
         if (
             condition.get("type") == "Progressing"
             and condition.get("reason") == "ProgressDeadlineExceeded"

@@ -71,17 +71,29 @@ def _promql_string(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _open_quote(text: str, pos: int) -> int | None:
-    """Index of the double quote opening the PromQL string that `pos` lies in, if any."""
-    opened: int | None = None
+def _open_quote(text: str, pos: int) -> tuple[int, str] | None:
+    """Index and character of the quote opening the PromQL string that `pos` lies in.
+
+    PromQL has three kinds of strings ("…", '…' and raw `…`) and `#` comments; a quote
+    of another kind, or one in a comment, opens nothing.
+    """
+    opened: tuple[int, str] | None = None
     i = 0
     while i < pos:
         ch = text[i]
-        if ch == "\\" and opened is not None:
+        if opened is None:
+            if ch == "#":
+                end = text.find("\n", i)
+                if end == -1 or end >= pos:
+                    return None
+                i = end
+            elif ch in "\"'`":
+                opened = (i, ch)
+        elif ch == "\\" and opened[1] != "`":
             i += 2
             continue
-        if ch == '"':
-            opened = i if opened is None else None
+        elif ch == opened[1]:
+            opened = None
         i += 1
     return opened
 
@@ -170,7 +182,10 @@ def render(text: str, values: Mapping[str, str], context: Context) -> str:
                 f"placeholder '{{{{ {name} }}}}' sits inside quotes in a command; "
                 "write it unquoted, sre-tui quotes values itself"
             )
-        quote = _open_quote(text, match.start()) if context is Context.PROMQL else None
+        opened = _open_quote(text, match.start()) if context is Context.PROMQL else None
+        # Only double-quoted strings are escaped into; in '…' and `…` (and comments) a
+        # value must pass the bare-value rules, which admit no quote of any kind.
+        quote = opened[0] if opened is not None and opened[1] == '"' else None
         in_regex = quote is not None and bool(REGEX_MATCHER.search(text[:quote]))
         out.append(
             escape_value(
