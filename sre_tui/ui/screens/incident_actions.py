@@ -270,13 +270,8 @@ class GatedActions:
         if value is False:
             return
         self._say(f"Reading the live value of {action.title}…", timeout=3, markup=False)
-        try:
-            plan = await asyncio.to_thread(gate.prepare, action, value or None)
-        except ActionError as exc:
-            self._say(str(exc), title="Cannot prepare", severity="error", markup=False)
-            return
-        except Exception as exc:  # an unexpected answer: say so, nothing was applied
-            self._say(unexpected(exc), title="Cannot prepare", severity="error", markup=False)
+        plan = await self._prepared("Cannot prepare", gate.prepare, action, value or None)
+        if plan is None:
             return
         if read_only_command:
             await self.apply_plan(plan)  # a diagnostic: the key press on it was the consent
@@ -291,15 +286,22 @@ class GatedActions:
         gate = await self._gate_or_say()
         if gate is None:
             return
-        try:
-            plan = await asyncio.to_thread(gate.prepare_revert, record)
-        except ActionError as exc:
-            self._say(str(exc), title="Cannot revert", severity="error", markup=False)
-            return
-        except Exception as exc:  # an unexpected answer: say so, nothing was applied
-            self._say(unexpected(exc), title="Cannot revert", severity="error", markup=False)
+        plan = await self._prepared("Cannot revert", gate.prepare_revert, record)
+        if plan is None:
             return
         await self.confirm_and_apply(plan)
+
+    async def _prepared(
+        self, failure: str, prepare: Callable[..., Plan], *args: Any
+    ) -> Plan | None:
+        """Run a performer's preparation in a thread; a failure is said, not raised."""
+        try:
+            return await asyncio.to_thread(prepare, *args)
+        except ActionError as exc:
+            self._say(str(exc), title=failure, severity="error")
+        except Exception as exc:  # an unexpected answer: say so, nothing was applied
+            self._say(unexpected(exc), title=failure, severity="error")
+        return None
 
     async def confirm_and_apply(self, plan: Plan) -> None:
         async def answered(confirmed: bool | None) -> None:
