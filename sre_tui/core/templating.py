@@ -182,15 +182,22 @@ def render(text: str, values: Mapping[str, str], context: Context) -> str:
                 f"placeholder '{{{{ {name} }}}}' sits inside quotes in a command; "
                 "write it unquoted, sre-tui quotes values itself"
             )
+        value = str(values[name])
+        starts_word = not preceding or preceding[-1] in " \t\n;|&("
+        if context is Context.SHELL and starts_word and value.startswith("-"):
+            # Quoting keeps it one word, yet a command still reads a word "--kubeconfig=…"
+            # as an option: a value from an alert label must not choose a command's options.
+            raise TemplateError(
+                f"value {value!r} of '{name}' starts with '-': the command would read it "
+                "as an option"
+            )
         opened = _open_quote(text, match.start()) if context is Context.PROMQL else None
         # Only double-quoted strings are escaped into; in '…' and `…` (and comments) a
         # value must pass the bare-value rules, which admit no quote of any kind.
         quote = opened[0] if opened is not None and opened[1] == '"' else None
         in_regex = quote is not None and bool(REGEX_MATCHER.search(text[:quote]))
         out.append(
-            escape_value(
-                name, str(values[name]), context, in_string=quote is not None, in_regex=in_regex
-            )
+            escape_value(name, value, context, in_string=quote is not None, in_regex=in_regex)
         )
         last = match.end()
     out.append(text[last:])
