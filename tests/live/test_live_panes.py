@@ -42,6 +42,7 @@ async def test_alert_starts_incident_with_variables_from_labels(demo, tmp_path) 
             return names.index("ServiceTimeouts") if "ServiceTimeouts" in names else None
 
         await wait_until(pilot, lambda: firing_row() is not None, timeout=60)
+        await wait_until(pilot, lambda: "ServiceTimeouts" in screen_text(app), timeout=10)
         text = screen_text(app)
         assert "ServiceTimeouts" in text and "service-timeout" in text
         assert "deployment=checkout" in text

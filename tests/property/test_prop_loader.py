@@ -3,6 +3,7 @@ never a traceback, never a hang."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import yaml
@@ -20,7 +21,7 @@ from tests.property.strategies import (
     time_limit,
 )
 
-EXAMPLES = 300
+EXAMPLES = int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", "100"))
 PROPERTY = settings(
     max_examples=EXAMPLES, deadline=2000, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -3,13 +3,15 @@ another exception, never a hang."""
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sre_tui.core.markdown_import import ImportFailed, ImportResult, import_markdown
 from tests.property.strategies import MARKDOWN_FILES, hostile_piece, hostile_text, time_limit
 
-EXAMPLES = 250
+EXAMPLES = int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", "80"))
 PROPERTY = settings(
     max_examples=EXAMPLES, deadline=3000, suppress_health_check=[HealthCheck.too_slow]
 )

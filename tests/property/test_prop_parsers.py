@@ -8,6 +8,7 @@ parse inside methods that do the HTTP call, get them from a local HTTP server.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -27,7 +28,7 @@ from sre_tui.core.logbuffer import LogBuffer, LogLine, ResumePoint, parse_line
 from sre_tui.core.pods import PodRow, pod_row, summary
 from tests.property.strategies import hostile_text, json_value, shaped
 
-EXAMPLES = 300
+EXAMPLES = int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", "100"))
 PROPERTY = settings(
     max_examples=EXAMPLES,
     deadline=1000,

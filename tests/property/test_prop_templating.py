@@ -4,6 +4,7 @@ piece, or the render is refused with TemplateError."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -22,7 +23,7 @@ from sre_tui.core.templating import (
 )
 from tests.property.strategies import RUNBOOK_FILES, hostile_text
 
-EXAMPLES = 300
+EXAMPLES = int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", "150"))
 PROPERTY = settings(
     max_examples=EXAMPLES, deadline=500, suppress_health_check=[HealthCheck.too_slow]
 )
