@@ -146,16 +146,9 @@ class SilencePerformer:
             raise ActionError(f"cannot read silence {silence_id}: {exc}") from None
         if silence.state == "expired":
             raise ActionError(f"silence {silence_id} has already expired")
-        return Plan(
-            action_id=plan.action_id,
-            kind="silence",
+        # Same action, environment and object; what changes is the operation.
+        return plan.for_revert(
             title=f"Expire silence: {plan.title}",
-            environment=plan.environment,
-            context=plan.context,
-            namespace=plan.namespace,
-            production=plan.production,
-            target=plan.target,
-            confirm_name=plan.confirm_name,
             subject="",  # `before` reads "silence <id> active until …"
             before=self._state_text(silence),
             after="expired",
