@@ -144,7 +144,8 @@ async def test_raise_timeout_from_the_checklist_resolves_the_incident_and_revert
         assert entry.state == "applied"
         assert entry.intent["before"] == "5000" and entry.intent["after"] == "10000"
         assert entry.intent["user"] == workspace.user and entry.intent["host"] == workspace.host
-        assert "Action done" in screen_text(app)
+        # The timeline draws the outcome on its next refresh, not in the same tick.
+        await wait_until(pilot, lambda: "Action done" in screen_text(app), 10)
 
         # The rollout is followed to its end, and the timeout incident is resolved by it.
         def rollout_done() -> bool:
@@ -220,7 +221,7 @@ async def test_configmap_kill_switch_applies_once_and_reverts(demo, tmp_path) ->
         await wait_until(pilot, lambda: isinstance(app.screen, TextPrompt), 5)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirm), 20)
-        assert "feature-flags" in screen_text(app)
+        await wait_until(pilot, lambda: "feature-flags" in screen_text(app), 10)
         dialog = app.screen
         dialog.action_confirm()  # a key repeat arriving before the dialog has closed …
         dialog.action_confirm()
@@ -246,7 +247,7 @@ async def test_conflicting_change_is_refused_and_shown(demo, tmp_path) -> None:
         screen = await ready(pilot, app)
         await on_step(pilot, screen, "raise-retries")
         await open_dialog(pilot, app, "a")
-        assert "3" in screen_text(app)
+        await wait_until(pilot, lambda: "3" in screen_text(app), 10)
         set_env(demo, "MAX_RETRIES", "4")  # someone else changed it meanwhile
         await pilot.press("y")
         await wait_until(pilot, lambda: bool(screen.incident.actions), 20)
@@ -281,7 +282,7 @@ async def test_read_only_disables_actions_and_write_mode_lifts_the_config(demo, 
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog", 5)
         await pilot.press("tab", "enter")  # from Cancel to "Open write mode"
         await wait_until(pilot, lambda: screen.incident.write_until is not None, 5)
-        assert "WRITE MODE" in screen_text(app)
+        await wait_until(pilot, lambda: "WRITE MODE" in screen_text(app), 10)
         await open_dialog(pilot, app, "a")
         assert app.screen.block is None
         await pilot.press("escape")
@@ -313,7 +314,7 @@ async def test_access_review_shows_not_permitted(demo, tmp_path) -> None:
             await on_step(pilot, screen, "raise-retries")
             dialog = await open_dialog(pilot, app, "a")
             assert dialog.plan.access.permitted is False
-            assert "not permitted" in screen_text(app)
+            await wait_until(pilot, lambda: "not permitted" in screen_text(app), 10)
             await pilot.press("y")
             await pilot.pause(0.3)
             assert isinstance(app.screen, ActionConfirm)  # cannot be confirmed
@@ -374,7 +375,7 @@ async def test_silence_the_incident_alert_and_expire_it(demo, tmp_path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceDialog), 5)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirm), 20)
-        assert "no dry-run exists for silence actions" in screen_text(app)
+        await wait_until(pilot, lambda: "no dry-run exists for silence actions" in screen_text(app), 10)
         await pilot.press("y")
         await wait_until(
             pilot, lambda: any(s["status"]["state"] == "active" for s in silences()), 20
@@ -408,7 +409,7 @@ async def test_scale_restart_and_rollback(demo, tmp_path) -> None:
         await wait_until(pilot, lambda: env_value(demo, "MAX_RETRIES") == "7", 5)
         await choose_kill_switch(pilot, app, "rollback")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirm), 20)
-        assert "revision" in screen_text(app)
+        await wait_until(pilot, lambda: "revision" in screen_text(app), 10)
         await pilot.press("y")
         await wait_until(pilot, lambda: env_value(demo, "MAX_RETRIES") != "7", 20)
 
@@ -432,5 +433,5 @@ async def test_commands_read_only_on_one_key_others_confirmed(demo, tmp_path) ->
         await on_step(pilot, screen, "raise-retries")
         await pilot.press("x")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirm), 20)
-        assert "no dry-run exists for command actions" in screen_text(app)
+        await wait_until(pilot, lambda: "no dry-run exists for command actions" in screen_text(app), 10)
         await pilot.press("escape")
