@@ -35,10 +35,15 @@ backends: $(STAMP)
 	       "(macOS: brew install prometheus alertmanager); the demo runs without them"; \
 	fi
 
+# Most tests wait on the demo environment, not the CPU: three workers on two cores. Tests
+# that time a real terminal run afterwards, alone.
+TEST_WORKERS ?= 3
+
 test: backends  ## set up, lint and run the whole test suite
 	$(BIN)/ruff check sre_tui tests
 	$(BIN)/sre-tui lint
-	$(BIN)/python -m pytest -q --durations=10
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not pty" --durations=10
+	$(BIN)/python -m pytest -q -m pty --durations=5
 
 lint: $(STAMP)
 	$(BIN)/ruff check sre_tui tests

@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 import yaml
 
 from sre_tui.backends.audit import AuditLog
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.cli import main
+
+pytestmark = pytest.mark.pty
 
 RUNBOOK = """\
 id: slow-diagnostic

@@ -11,6 +11,8 @@ import pytest
 
 from sre_tui.cli import main
 
+pytestmark = pytest.mark.pty
+
 pytest.importorskip("pexpect")
 
 

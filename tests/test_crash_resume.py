@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.cli import main
+
+pytestmark = pytest.mark.pty
 
 
 def spawn(args: list[str], state: Path) -> pexpect.spawn:

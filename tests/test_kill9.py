@@ -9,7 +9,11 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from sre_tui.soak import Figures, soak, verify
+
+pytestmark = pytest.mark.pty
 
 
 def test_kill9_rounds_lose_nothing() -> None:

@@ -12,8 +12,11 @@ import time
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from sre_tui.backends.incident_store import IncidentStore
+
+pytestmark = pytest.mark.pty
 
 
 def spawn(args: list[str], state: Path) -> pexpect.spawn:

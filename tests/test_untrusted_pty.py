@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 import yaml
+
+pytestmark = pytest.mark.pty
 
 TAG = "QZX"
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 from textual.widgets import DataTable, Log
 
 from sre_tui.core.incident import EventKind
@@ -118,6 +119,7 @@ async def test_logs_stream_filter_and_highlight(demo, tmp_path) -> None:
         assert shown and all("circuit breaker" in line for line in shown)
 
 
+@pytest.mark.pty
 def test_hostile_log_lines_are_inert_on_a_real_terminal(demo, tmp_path) -> None:
     """Escape sequences in pod output must never reach the terminal: checked on the bytes
     the app writes to a real pseudo-terminal."""

@@ -157,6 +157,7 @@ def test_timeout_scenario_fires_and_scale_up_fixes_it(headless_demo) -> None:
     assert value < 0.5
 
 
+@pytest.mark.pty
 def test_demo_with_ui_quits_and_leaves_nothing_behind(isolated_state: Path) -> None:
     env = {**os.environ, "TERM": "xterm-256color"}
     child = pexpect.spawn(

@@ -15,6 +15,7 @@ from sre_tui.core.alerts import Alert, runbook_for, severity_of
 from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import short_duration, stamp
 from sre_tui.ui.widgets.incident_header import severity_style
+from sre_tui.ui.widgets.table import Table
 
 SHOWN_LABELS = ("namespace", "deployment", "service", "pod", "tenant_id", "instance")
 
@@ -38,7 +39,7 @@ class AlertsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="alerts-title")
-        yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+        yield Table(id="alerts-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="alerts-hint")
         yield Footer()
 

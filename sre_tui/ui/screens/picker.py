@@ -24,6 +24,7 @@ from sre_tui.core.severity import Severity
 from sre_tui.ui.dialogs.new_incident import NewIncidentDialog
 from sre_tui.ui.dialogs.text_view import TextView
 from sre_tui.ui.widgets.incident_header import severity_style
+from sre_tui.ui.widgets.table import Table
 
 SORTS = ("file", "severity", "title")
 RESCAN_SECONDS = 3.0
@@ -106,7 +107,7 @@ class PickerScreen(Screen[None]):
         yield Input(
             placeholder="Type to filter runbooks (id, title, service, alert, tag)", id="filter"
         )
-        yield DataTable(id="runbooks", cursor_type="row", zebra_stripes=True)
+        yield Table(id="runbooks", cursor_type="row", zebra_stripes=True)
         yield Static(id="picker-problems")
         yield Footer()
 

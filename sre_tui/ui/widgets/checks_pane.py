@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from sre_tui.core.runbook import Check
 from sre_tui.core.sanitize import inert
+from sre_tui.ui.widgets.table import Table
 
 
 def target(check: Check) -> str:
@@ -43,7 +44,7 @@ class ChecksPane(Vertical):
             ),
             id="checks-hint",
         )
-        yield DataTable(id="checks-table", cursor_type="row")
+        yield Table(id="checks-table", cursor_type="row")
         yield Static(id="checks-body")
 
     def on_mount(self) -> None:

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from sre_tui.core.pods import PodRow, pod_row, summary
 from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import short_duration, stamp
+from sre_tui.ui.widgets.table import Table
 
 STATUS_STYLE = {
     "Running": "green",
@@ -66,7 +67,7 @@ class PodsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="pods-status")
-        table = DataTable(id="pods-table", cursor_type="row", zebra_stripes=True)
+        table = Table(id="pods-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(id="pod-events")
 
