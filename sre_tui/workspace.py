@@ -331,7 +331,8 @@ def connect(environment: Environment | None) -> LiveBackends:
         except SecretError as exc:
             prom_reason = f"Prometheus credentials: {exc}"
     if environment.alertmanager_url:
-        alerts, alerts_reason = AlertmanagerBackend(environment.alertmanager_url), None
+        alerts = AlertmanagerBackend(environment.alertmanager_url, verify=environment.tls_verify)
+        alerts_reason = None
     elif prometheus is not None:
         alerts, alerts_reason = prometheus, None
     else:
