@@ -24,7 +24,7 @@ ANSWERS = {
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         body = json.dumps(ANSWERS.get(self.path.split("?")[0], {})).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -19,7 +19,10 @@ def certificate_problem(exc: BaseException, depth: int = 8) -> str | None:
     inner: list[object] = [exc.__cause__, exc.__context__, getattr(exc, "reason", None)]
     inner += list(exc.args)
     for item in inner:
-        if isinstance(item, BaseException) and item is not exc:
-            if found := certificate_problem(item, depth - 1):
-                return found
+        if (
+            isinstance(item, BaseException)
+            and item is not exc
+            and (found := certificate_problem(item, depth - 1))
+        ):
+            return found
     return None
