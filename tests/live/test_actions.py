@@ -375,7 +375,9 @@ async def test_silence_the_incident_alert_and_expire_it(demo, tmp_path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceDialog), 5)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirm), 20)
-        await wait_until(pilot, lambda: "no dry-run exists for silence actions" in screen_text(app), 10)
+        await wait_until(
+            pilot, lambda: "no dry-run exists for silence actions" in screen_text(app), 10
+        )
         await pilot.press("y")
         await wait_until(
             pilot, lambda: any(s["status"]["state"] == "active" for s in silences()), 20
@@ -433,5 +435,7 @@ async def test_commands_read_only_on_one_key_others_confirmed(demo, tmp_path) ->
         await on_step(pilot, screen, "raise-retries")
         await pilot.press("x")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionConfirm), 20)
-        await wait_until(pilot, lambda: "no dry-run exists for command actions" in screen_text(app), 10)
+        await wait_until(
+            pilot, lambda: "no dry-run exists for command actions" in screen_text(app), 10
+        )
         await pilot.press("escape")
