@@ -287,12 +287,13 @@ def _basic_auth(ref: str | None) -> tuple[str, str] | None:
     """("user", "password") from a secret whose value is "user:password"."""
     if ref is None:
         return None
-    from sre_tui.backends.secrets import SecretResolver
+    from sre_tui.backends.secrets import SecretResolver, remember
 
     value = SecretResolver().resolve(ref)
     user, sep, password = value.partition(":")
     if not sep:
         raise SecretError(f"{ref} must hold 'user:password' for basic auth")
+    remember(password)  # the password alone is a secret too (the log masks it)
     return user, password
 
 
