@@ -130,11 +130,12 @@ def secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         for name in ("DBUS_SESSION_BUS_ADDRESS", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
             monkeypatch.setenv(name, env[name])
         monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
-        # Forget the backend chosen earlier in this process: detect it again, as a user's
-        # process would, now that a Secret Service is on the bus.
-        monkeypatch.setattr(keyring.core, "_keyring_backend", None)
         from keyring.backends import SecretService as backend
 
+        # keyring detects its backend once per process (and caches which ones are viable),
+        # so this process is pointed at the Secret Service; `sre-tui auth set` runs in its
+        # own process and detects it as a user's would. Restored afterwards.
+        monkeypatch.setattr(keyring.core, "_keyring_backend", backend.Keyring())
         deadline = time.monotonic() + 10
         while True:  # until the daemon owns its bus name and the collection is unlocked
             try:
