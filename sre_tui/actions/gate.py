@@ -8,6 +8,7 @@ any point leaves an intent whose outcome is shown as unknown.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,8 @@ from sre_tui.core.actions import (
 )
 from sre_tui.core.incident import ActionRecord
 from sre_tui.core.sanitize import inert
+
+log = logging.getLogger(__name__)
 
 KUBE = ("env", "scale", "restart", "rollback", "configmap")
 
@@ -80,9 +83,21 @@ class ActionGate:
             if any(p is plan for p in self._used):
                 raise ActionError("this confirmation was already used: nothing applied twice")
             self._used.append(plan)
-        return self.audit.intent(
+        audit_id = self.audit.intent(
             incident_id=self.incident_id, user=self.user, host=self.host, plan=plan
         )
+        # What and where, never the plan's state or details (requests, headers).
+        log.info(
+            "action %s (%s) by %s in %s/%s ns %s: %s",
+            audit_id,
+            plan.kind,
+            self.user,
+            plan.environment,
+            plan.context or "-",
+            plan.namespace or "-",
+            plan.summary(),
+        )
+        return audit_id
 
     def finish(self, audit_id: str, plan: Plan) -> Outcome:
         """Apply, then write the outcome; a performer's failure becomes a failed outcome."""
@@ -93,6 +108,13 @@ class ActionGate:
         except Exception as exc:  # the audit log must say what happened, whatever it was
             outcome = Outcome(False, f"{exc.__class__.__name__}: {inert(str(exc))[:300]}")
         self.audit.outcome(audit_id, outcome)
+        log.log(
+            logging.INFO if outcome.ok else logging.WARNING,
+            "action %s %s: %s",
+            audit_id,
+            "done" if outcome.ok else "failed",
+            outcome.message,
+        )
         return outcome
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from sre_tui.backends.prometheus import parse_time
+from sre_tui.backends.tls import certificate_problem
 from sre_tui.core.alerts import Alert
 from sre_tui.core.sanitize import inert
 
@@ -64,14 +65,17 @@ def api_time(ts: datetime) -> str:
 
 
 class AlertmanagerBackend:
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 5.0, verify: bool = True) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.verify = verify  # the environment's tls_verify; off only when it says so
 
     def _request(self, method: str, path: str, *, json: Any = None) -> Any:
         """The decoded JSON answer (None for an empty body); AlertmanagerError otherwise."""
         try:
-            response = httpx.request(method, f"{self.url}{path}", json=json, timeout=self.timeout)
+            response = httpx.request(
+                method, f"{self.url}{path}", json=json, timeout=self.timeout, verify=self.verify
+            )
             response.raise_for_status()
             return response.json() if response.content.strip() else None
         except httpx.HTTPStatusError as exc:
@@ -81,6 +85,11 @@ class AlertmanagerBackend:
                 + (f": {detail}" if detail else "")
             ) from None
         except httpx.HTTPError as exc:
+            if problem := certificate_problem(exc):
+                raise AlertmanagerError(
+                    f"Alertmanager at {self.url}: TLS certificate not trusted ({problem}); "
+                    "tls_verify: false on the environment turns verification off"
+                ) from None
             raise AlertmanagerError(
                 f"Alertmanager at {self.url} unreachable ({exc.__class__.__name__})"
             ) from None

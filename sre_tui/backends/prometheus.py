@@ -85,6 +85,13 @@ class PrometheusBackend:
         except ValueError as exc:  # before RequestException: requests' JSONDecodeError is both
             raise PrometheusError(f"unexpected answer from {self.url} (not JSON: {exc})") from None
         except RequestException as exc:
+            from sre_tui.backends.tls import certificate_problem
+
+            if problem := certificate_problem(exc):
+                raise PrometheusError(
+                    f"Prometheus at {self.url}: TLS certificate not trusted ({problem}); "
+                    "tls_verify: false on the environment turns verification off"
+                ) from None
             reason = exc.__class__.__name__
             raise PrometheusError(f"Prometheus at {self.url} unreachable ({reason})") from None
         except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +26,25 @@ from sre_tui.core.runbook import SECRET_REF_PATTERN
 SERVICE = "sre-tui"
 NAME_PATTERN = r"^[A-Za-z0-9_.\-/]+$"
 ENV_HINT = "use env:VAR references"
+
+
+# Every value resolved in this process, so the app's log can mask it even if some code
+# logs it by mistake (defence in depth: nothing should log it in the first place).
+_resolved: frozenset[str] = frozenset()
+_resolved_lock = threading.Lock()
+
+
+def remember(value: str) -> None:
+    """Mark `value` as a secret of this process (for `resolved_values`)."""
+    global _resolved
+    if value:
+        with _resolved_lock:
+            _resolved = _resolved | {value}
+
+
+def resolved_values() -> frozenset[str]:
+    """The secret values resolved so far in this process (a snapshot)."""
+    return _resolved
 
 
 class SecretError(Exception):
@@ -123,6 +143,7 @@ class SecretResolver:
                 raise SecretError(
                     f"{parsed} is not set: export {parsed.name} in the shell that starts sre-tui"
                 )
+            remember(value)
             return value
         value = get_keyring_secret(parsed.name)
         if value is None:
@@ -130,6 +151,7 @@ class SecretResolver:
                 f"{parsed} is not set in the keyring ({backend_name()}): "
                 f"store it with `sre-tui auth set {parsed.name}`"
             )
+        remember(value)
         return value
 
     def where(self, ref: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 from collections.abc import Callable, Iterable
@@ -13,6 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from sre_tui import applog
 from sre_tui.core.alerts import Alert
 from sre_tui.core.incident import utcnow
 from sre_tui.core.severity import Severity
@@ -24,6 +26,8 @@ from sre_tui.ui.screens.incident import IncidentScreen
 from sre_tui.ui.screens.picker import PickerScreen
 from sre_tui.ui.widgets.logs_pane import LogsPane
 from sre_tui.workspace import ActiveIncident, LiveBackends, Workspace, WorkspaceError, connect
+
+log = logging.getLogger(__name__)
 
 
 class SreTuiApp(App[None]):
@@ -87,6 +91,9 @@ class SreTuiApp(App[None]):
         """Clients for the environment's cluster, Prometheus and alerts, after the first
         frame (reading a kubeconfig and importing clients is I/O and takes time)."""
         self.live = await asyncio.to_thread(connect, self.workspace.environment)
+        applog.report("kubernetes", self.live.kube_reason)
+        applog.report("prometheus", self.live.prometheus_reason)
+        applog.report("alerts", self.live.alerts_reason)
         self._live_ready.set()
         if self.live.alerts is not None and self.initial is None:
             self.show_alerts()
@@ -195,6 +202,12 @@ class SreTuiApp(App[None]):
             rows.append((self.get_key_display(binding), binding.description))
         rows.append(("ctrl+p", "Command palette"))
         self.push_screen(HelpScreen(rows, title=getattr(self.screen, "HELP_TITLE", "Keys")))
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's hook for an unhandled error (it ends the app and prints the traceback
+        # on the terminal, which is gone once the screen is restored): keep it in the log.
+        log.critical("the app stopped on an unhandled error", exc_info=error)
+        super()._handle_exception(error)
 
     async def action_quit(self) -> None:
         self._stop_streams()

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from sre_tui import applog
 from sre_tui.core.alerts import Alert, runbook_for, severity_of
 from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import short_duration, stamp
@@ -74,6 +75,7 @@ class AlertsScreen(Screen[None]):
             error = None
         except Exception as exc:  # any backend failure is shown, never raised
             alerts, error = None, str(exc)
+        applog.report("alerts", error)
         self.app.call_from_thread(self._fetched, alerts, error)
 
     def _fetched(self, alerts: list[Alert] | None, error: str | None) -> None:

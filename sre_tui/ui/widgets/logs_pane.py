@@ -25,6 +25,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Log, Static
 from textual.worker import Worker, get_current_worker
 
+from sre_tui import applog
 from sre_tui.core.logbuffer import LogBuffer, LogLine, ResumePoint, parse_line
 from sre_tui.core.timefmt import stamp
 
@@ -140,6 +141,7 @@ class LogsPane(Vertical, can_focus=False):
         return {self.selected_pod}
 
     def _set_failing(self, pod: str, error: str | None) -> None:
+        applog.report("kubernetes", error, key=f"logs {pod}")
         if error is None:
             if self.failing.pop(pod, None) is None:
                 return

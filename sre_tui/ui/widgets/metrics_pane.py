@@ -18,6 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Sparkline, Static
 
+from sre_tui import applog
 from sre_tui.core.metrics import Level, format_value, level
 from sre_tui.core.runbook import Query
 from sre_tui.core.timefmt import short_duration, stamp
@@ -152,12 +153,14 @@ class MetricsPane(VerticalScroll):
                     self._failed(state, f"unexpected answer from Prometheus: {exc!r}")
                     continue
                 self._update(state, series)
+                applog.report("prometheus", None, key=state.query.id)
         finally:
             # Whatever happened, the next poll is armed, or the pane would never recover.
             self.app.call_from_thread(self._fetched)
 
     @staticmethod
     def _failed(state: QueryState, error: str) -> None:
+        applog.report("prometheus", error, key=state.query.id)
         if state.error is None:
             state.error_since = datetime.now(UTC)
         state.error = error

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
+from sre_tui import applog
 from sre_tui.core.pods import PodRow, pod_row, summary
 from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import short_duration, stamp
@@ -105,6 +106,7 @@ class PodsPane(Vertical):
                 items, version = self.backend.list_pods(self.selector)
                 self.queue.append(("snapshot", items))
                 self.queue.append(("state", "watching"))
+                applog.report("kubernetes", None, key="pods")
                 delay = 1.0
                 while not worker.is_cancelled:
                     for kind, obj in self.backend.watch_pods(self.selector, version):
@@ -118,9 +120,11 @@ class PodsPane(Vertical):
                 continue
             except KubeError as exc:
                 self.queue.append(("state", f"error: {exc}; retrying in {delay:.0f}s"))
+                applog.report("kubernetes", str(exc), key="pods")
             except Exception as exc:  # a client bug must not end the watch for good
                 name = exc.__class__.__name__
                 self.queue.append(("state", f"error: {name} {exc}; retrying in {delay:.0f}s"))
+                applog.report("kubernetes", f"{name} {exc}", key="pods")
             deadline = time.monotonic() + delay
             while time.monotonic() < deadline and not worker.is_cancelled:
                 time.sleep(0.1)
