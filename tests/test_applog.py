@@ -97,11 +97,14 @@ def test_a_resolved_secret_is_masked_in_every_form(log_file: Path) -> None:
     assert "request failed" in text and "RuntimeError: server echoed <secret>" in text
 
 
-async def test_a_crash_is_in_the_log_with_its_traceback(log_file: Path, workspace) -> None:
+async def test_a_crash_is_in_the_log_with_its_traceback(
+    log_file: Path, workspace, capsys
+) -> None:
     applog.configure(log_file.parent.parent)
     app = create_app(workspace)
 
     def boom() -> None:
+        token = SECRET  # a local a crash must not print on the terminal  # noqa: F841
         raise ZeroDivisionError("a bug in a callback")
 
     with pytest.raises(ZeroDivisionError):
@@ -111,3 +114,8 @@ async def test_a_crash_is_in_the_log_with_its_traceback(log_file: Path, workspac
     text = log_file.read_text()
     assert "CRITICAL sre_tui.ui.app" in text and "unhandled error" in text
     assert "ZeroDivisionError: a bug in a callback" in text and "Traceback" in text
+    # What Textual prints on the terminal once the screen is restored: the traceback,
+    # without the local variables (a resolved credential would land in the scrollback).
+    shown = capsys.readouterr().err
+    assert "ZeroDivisionError" in shown and "a bug in a callback" in shown
+    assert SECRET not in shown

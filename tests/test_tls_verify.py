@@ -11,9 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from sre_tui.actions.http import HttpPerformer
 from sre_tui.backends.alertmanager import AlertmanagerBackend, AlertmanagerError
 from sre_tui.backends.prometheus import PrometheusBackend, PrometheusError
+from sre_tui.core.actions import ActionError
 from sre_tui.core.config import Environment
+from sre_tui.core.incident import EnvInfo
+from sre_tui.core.runbook import HttpAction
 from sre_tui.sandbox.kube_api import make_tls
 from sre_tui.workspace import connect
 
@@ -76,3 +80,23 @@ def test_the_environment_switch_reaches_alertmanager(https_url: str, verify: boo
             alerts.alerts()
     else:
         assert alerts.alerts() == []
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_the_environment_switch_reaches_webhook_actions(https_url: str, verify: bool) -> None:
+    action = HttpAction.model_validate(
+        {
+            "id": "flag",
+            "kind": "http",
+            "title": "Turn the flag off",
+            "url": f"{https_url}/api/flags/ai",
+            "body": {"enabled": False},
+            "read": {},
+        }
+    )
+    performer = HttpPerformer(EnvInfo("staging", namespace="shop", tls_verify=verify))
+    if verify:
+        with pytest.raises(ActionError, match="certificate"):
+            performer.prepare(action)
+    else:
+        assert performer.prepare(action).before == "{}"  # read over the unverified link

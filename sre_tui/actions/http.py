@@ -288,7 +288,10 @@ class HttpPerformer:
             raise ActionError(str(exc)) from None
 
     def _client(self) -> httpx.Client:
-        return httpx.Client(timeout=self.timeout, follow_redirects=False)
+        # The environment's one TLS switch covers webhooks too (the header shows it off).
+        return httpx.Client(
+            timeout=self.timeout, follow_redirects=False, verify=self.env.tls_verify
+        )
 
     def _headers(self, state: dict[str, Any], secret: str | None) -> dict[str, str]:
         headers = {"Accept": "application/json", **state["headers"]}

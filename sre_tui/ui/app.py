@@ -209,6 +209,21 @@ class SreTuiApp(App[None]):
         log.critical("the app stopped on an unhandled error", exc_info=error)
         super()._handle_exception(error)
 
+    def _fatal_error(self) -> None:
+        # Textual prints the crash's traceback with local variables on the terminal, where
+        # a resolved credential or a pod's hostile text would land in the scrollback; the
+        # traceback without locals tells as much (the log has it too).
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
     async def action_quit(self) -> None:
         self._stop_streams()
         self.exit()
