@@ -7,41 +7,15 @@ the drawing sequences Textual emits itself are never mistaken for a leak."""
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import sys
 from pathlib import Path
 
 import pexpect
 import pytest
 import yaml
 
+from tests.ptytools import TAG, app_env, app_session, assert_inert, payload
+
 pytestmark = pytest.mark.pty
-
-TAG = "QZX"
-
-
-def payload(tag: str) -> str:
-    return (
-        f"{TAG}{tag} [bold red]mk{tag}[/] [@click=app.quit]q{tag}[/]"
-        f"\x1b]0;TITLE{TAG}{tag}\x07\x1b]2;TITLE2{TAG}{tag}\x07"
-        f"\x1b]52;c;CLIP{TAG}{tag}=\x07\x1b]8;;https://evil{TAG}{tag}.example/\x07ln\x1b]8;;\x07"
-        f"\x1b[31mRED{TAG}{tag}\x1b[2J\x9b32mC1{TAG}{tag}\x9d0;OSC8BIT{TAG}{tag}\x9c"
-        f"\x1bP1;DCS{TAG}{tag}\x1b\\\x00\x01\x07\x08\x7f\x85"
-        f"\u202eRLO{TAG}{tag}\u2066\u200f end{tag}"
-    )
-
-
-FORBIDDEN = [
-    rb"\x1b\][0-9]+;[^\x07\x1b]*" + TAG.encode(),  # any OSC carrying our tag
-    rb"\x1b\]52",  # a clipboard write, whoever sent it
-    rb"\x1b\[[0-9;]*m(?:RED|C1)" + TAG.encode(),  # our colour sequences, applied
-    rb"\x1bP[^\x1b]*" + TAG.encode(),
-    rb"evil" + TAG.encode(),
-]
-# Textual's own pointer-shape sequence (OSC 22) ends in BEL; any other BEL is a leak.
-TEXTUAL_OSC = rb"\x1b\]22;[a-z-]*\x07"
 
 
 def hostile_runbook() -> dict:
@@ -79,56 +53,27 @@ def test_hostile_runbook_and_notes_are_inert_on_a_real_terminal(tmp_path: Path) 
     (runbooks / "hostile.yaml").write_text(yaml.safe_dump(hostile_runbook(), width=10**9))
     config = tmp_path / "sre-tui.yaml"
     config.write_text(yaml.safe_dump({"runbook_dirs": [str(runbooks)]}))
-    env = {
-        **os.environ,
-        "TERM": "xterm-256color",
-        "SRE_TUI_STATE_DIR": str(tmp_path / "state"),
-        "SRE_TUI_CONFIG": str(config),
-    }
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "sre_tui", "run", "hostile"],
-        env=env,
-        dimensions=(50, 200),
-        timeout=30,
-    )
-    seen = bytearray()
-
-    def until(pattern: str | type) -> None:
-        child.expect(pattern)
-        seen.extend(child.before + (child.after if isinstance(child.after, bytes) else b""))
-
-    try:
-        until("SAFE-FIRST")
+    env = app_env(tmp_path / "state", SRE_TUI_CONFIG=str(config))
+    with app_session(["run", "hostile"], env, rows=50, cols=200) as app:
+        app.until("SAFE-FIRST")
         note = f"{TAG}note [bold]b[/] [@click=app.quit]q[/] \u202eRLO{TAG}note end"
-        child.send("n")
-        until("Add a note")
-        child.send(note)
-        child.send("\r")
-        until(f"{TAG}note end")
-        child.send("\x1b[B")  # the app still takes keys: move to the next step and tick it
-        child.send(" ")
-        until(r"\[x\]")
-        child.send("x")  # nothing: the second step has no command …
-        child.send("\x1b[A")
-        child.send("x")  # … the first runs its hostile echo, inert in the output dialog
-        until("Esc closes")
-        child.expect(pexpect.TIMEOUT, timeout=2)
-        seen.extend(child.before)
-        child.sendcontrol("q")  # quits from anywhere, the output dialog included
-        child.expect(pexpect.EOF)
-        seen.extend(child.before)
-    finally:
-        if child.isalive():
-            child.kill(signal.SIGKILL)
+        app.send("n")
+        app.until("Add a note")
+        app.send(note)
+        app.send("\r")
+        app.until(f"{TAG}note end")
+        app.send("\x1b[B")  # the app still takes keys: move to the next step and tick it
+        app.send(" ")
+        app.until(r"\[x\]")
+        app.send("x")  # nothing: the second step has no command …
+        app.send("\x1b[A")
+        app.send("x")  # … the first runs its hostile echo, inert in the output dialog
+        app.until("Esc closes")
+        app.drain(2)
+        app.child.sendcontrol("q")  # quits from anywhere, the output dialog included
+        app.until(pexpect.EOF)
 
-    raw = bytes(seen)
-    for pattern in FORBIDDEN:
-        assert not re.search(pattern, raw), pattern
-    assert b"\x07" not in re.sub(TEXTUAL_OSC, b"", raw)
-    text = raw.decode("utf-8", "replace")
-    for char in ("\u202e", "\u2066", "\u200f", "\x9b", "\x9d", "\x85", "\x00", "\x01", "\x7f"):
-        assert char not in text, repr(char)
+    text = assert_inert(bytes(app.seen))
     # Markup and click actions are shown as the text they are, never interpreted.
     assert "[@click=app.quit]q" in text
     assert "[bold red]mk" in text

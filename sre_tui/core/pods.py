@@ -18,6 +18,9 @@ class PodRow:
     created: datetime | None
     node: str
     all_ready: bool
+    # (key, value) pairs, already inert: what `kubectl describe` shows first.
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
 
     def age(self, now: datetime) -> float:
         return (now - self.created).total_seconds() if self.created else 0.0
@@ -82,7 +85,13 @@ def pod_row(pod: dict[str, Any]) -> PodRow:
         created=_time(meta.get("creationTimestamp")),
         node=inert(str(spec.get("nodeName") or "—")),
         all_ready=total > 0 and ready == total,
+        labels=_pairs(meta.get("labels")),
+        annotations=_pairs(meta.get("annotations")),
     )
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((inert(str(k)), inert(str(v))) for k, v in _obj(value).items()))
 
 
 def summary(rows: list[PodRow]) -> str:

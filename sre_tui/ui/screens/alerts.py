@@ -41,6 +41,7 @@ class AlertsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="alerts-title")
         yield Table(id="alerts-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="alert-detail")
         yield Static(id="alerts-hint")
         yield Footer()
 
@@ -134,6 +135,21 @@ class AlertsScreen(Screen[None]):
             )
         if self.alerts:
             table.move_cursor(row=min(cursor, len(self.alerts) - 1))
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        """The highlighted alert in full: what its annotations say and every label (all of
+        it text from the alert's sender, made inert)."""
+        detail = self.query_one("#alert-detail", Static)
+        row = self.query_one(DataTable).cursor_row
+        if not 0 <= row < len(self.alerts):
+            detail.update("")
+            return
+        detail.update(alert_detail(self.alerts[row]))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.show_detail()
 
     def show_title(self) -> None:
         env = self.app.workspace.env_info  # type: ignore[attr-defined]
@@ -172,3 +188,18 @@ class AlertsScreen(Screen[None]):
 
     def action_runbooks(self) -> None:
         self.app.pop_screen()
+
+
+def alert_detail(alert: Alert) -> Text:
+    text = Text()
+    summary = alert.annotations.get("summary", "")
+    description = alert.annotations.get("description", "")
+    text.append(inert(summary or description or alert.name), style="bold")
+    if summary and description:
+        text.append(f"\n{inert(description)}")
+    text.append("\nlabels ", style="dim")
+    text.append(" ".join(f"{inert(k)}={inert(v)}" for k, v in sorted(alert.labels.items())))
+    if alert.runbook_url:
+        text.append("\nrunbook ", style="dim")
+        text.append(inert(alert.runbook_url))
+    return text

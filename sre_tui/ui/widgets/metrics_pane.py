@@ -21,6 +21,7 @@ from textual.widgets import Sparkline, Static
 from sre_tui import applog
 from sre_tui.core.metrics import Level, format_value, level
 from sre_tui.core.runbook import Query
+from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import short_duration, stamp
 
 LEVEL_STYLE = {
@@ -38,6 +39,7 @@ class QueryState:
     times: list[float] = field(default_factory=list)  # unix seconds of each point
     current: float | None = None
     series: int = 0
+    worst: str = ""  # the plotted series' labels (from Prometheus: inert) when several
     error: str | None = None
     good_at: float | None = None  # monotonic time of the last good data
     error_since: datetime | None = None  # when the current run of errors began
@@ -67,7 +69,10 @@ class QueryView(Vertical):
         if limits:
             head.append(f"  ({', '.join(limits)})", style="dim")
         if state.series > 1:
-            head.append(f"  max of {state.series} series", style="dim")
+            which = "min" if query.direction == "below" else "max"
+            head.append(f"  {which} of {state.series} series", style="dim")
+            if state.worst:
+                head.append(f": {state.worst}", style="dim")
         age = time.monotonic() - state.good_at if state.good_at else None
         if state.error:
             head.append("\n")
@@ -171,12 +176,15 @@ class MetricsPane(VerticalScroll):
         state.good_at = time.monotonic()
         state.series = len(series)
         if not series or not any(s.points for s in series):
-            state.points, state.current = [], None
+            state.points, state.current, state.worst = [], None, ""
             return
         # Several series (e.g. per pod): plot and judge the worst one.
         worst = max(series, key=lambda s: s.points[-1][1] if s.points else float("-inf"))
         if state.query.direction == "below":
             worst = min(series, key=lambda s: s.points[-1][1] if s.points else float("inf"))
+        state.worst = " ".join(
+            f"{inert(k)}={inert(v)}" for k, v in sorted(worst.labels.items()) if k != "__name__"
+        )
         state.points = [value for _, value in worst.points]
         state.times = [t for t, _ in worst.points]
         state.current = worst.points[-1][1] if worst.points else None

@@ -279,7 +279,29 @@ class PodsPane(Vertical):
                     style="bold yellow" if kind == "Warning" else "bold",
                 )
                 text.append(inert(str(event.get("message", ""))))
-        self.app.call_from_thread(self.query_one("#pod-events", Static).update, text)
+        self.app.call_from_thread(self._show_details, name, text)
+
+    def _show_details(self, name: str, events: Text) -> None:
+        """The selected pod's labels and annotations (cut: an annotation can hold a whole
+        manifest), then its latest events."""
+        if name != self._events_for:
+            return  # another pod was selected meanwhile
+        row = self.rows.get(name)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for title, pairs in (
+            ("labels", row.labels if row else ()),
+            ("annotations", row.annotations if row else ()),
+        ):
+            if pairs:
+                text.append(f"{title} ", style="dim")
+                text.append(" ".join(f"{k}={_cut(v)}" for k, v in pairs))
+                text.append("\n")
+        text.append_text(events)
+        self.query_one("#pod-events", Static).update(text)
 
     def summary(self) -> str:
         return summary(list(self.rows.values()))
+
+
+def _cut(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
