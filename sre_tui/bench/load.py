@@ -260,7 +260,10 @@ def run(quick: bool) -> Part:
                 elapsed = time.monotonic() - sampler.started
                 lines = scenario.produced - lines0
                 alive = _answers(term)
-                peak = term.memory_mb("VmHWM") if term.child.isalive() else None
+                try:
+                    peak: float | None = term.memory_mb("VmHWM")
+                except (OSError, BenchError):  # the app is gone
+                    peak = None
                 # Not a figure, but worth knowing: how long Ctrl+Q takes after the load.
                 asked = term.send("\x11")
                 exited = term.eof.wait(10)
