@@ -136,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser(
-        "bench", help="measure start-up, the log and pods panes and idle cost against targets"
+        "bench",
+        help="measure start-up, the log and pods panes, idle cost and the app under load "
+        "against targets",
     )
     bench.add_argument(
         "--json", default="bench.json", metavar="FILE", help="where to write the figures"
@@ -145,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--only",
         action="append",
-        choices=["startup", "logs", "pods", "idle"],
+        choices=["startup", "logs", "pods", "idle", "load"],
         help="run only this part (repeatable)",
     )
 

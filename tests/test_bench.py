@@ -37,3 +37,22 @@ def test_quick_startup_bench_writes_numeric_figures(tmp_path: Path, capsys) -> N
     printed = capsys.readouterr().out
     assert "startup: ratio sre-tui / bare Textual" in printed
     assert str(out) in printed
+
+
+def test_short_load_bench_keeps_the_app_alive(tmp_path: Path, monkeypatch) -> None:
+    # A few seconds of firehose and churn (the real window is minutes): figures are
+    # numbers, samples and keys were recorded, and the app still answered at the end.
+    monkeypatch.setenv("SRE_TUI_BENCH_LOAD_SECONDS", "4")
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--only", "load", "--json", str(out)]) == 0
+
+    doc = json.loads(out.read_text())
+    part = doc["parts"]["load"]
+    assert part["error"] is None
+    metrics = doc["metrics"]
+    for key in ("rss_start_mb", "rss_peak_mb", "rss_end_mb", "key_latency_p50_ms", "log_lines"):
+        value = metrics[f"load.{key}"]["value"]
+        assert isinstance(value, float) and math.isfinite(value) and value > 0
+    assert metrics["load.alive_at_end"]["value"] == 1.0
+    assert len(part["details"]["samples"]) >= 2
+    assert part["details"]["key_latency_ms"]

@@ -13,37 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
+from sre_tui.bench.incident import app_argv, app_config, app_env, open_panes
 from sre_tui.bench.report import Metric, Part
-from sre_tui.bench.sandbox import CONTEXT, NAMESPACE, BackgroundSandbox, QuietScenario
-from sre_tui.bench.term import Terminal, bench_env, python
+from sre_tui.bench.sandbox import BackgroundSandbox, QuietScenario
+from sre_tui.bench.term import Terminal
 
 SIZE = (160, 48)
-
-
-def _config(workdir: Path, kubeconfig: Path, prometheus: str | None) -> Path:
-    from sre_tui.sandbox.demo import EXAMPLE_CONFIG, REPO
-
-    base = yaml.safe_load(EXAMPLE_CONFIG.read_text())
-    environment = {
-        "description": "sre-tui bench: a quiet simulated cluster",
-        "kubeconfig": str(kubeconfig),
-        "context": CONTEXT,
-        "namespace": NAMESPACE,
-        "production": False,
-    }
-    if prometheus:
-        environment["prometheus_url"] = prometheus
-    config = {
-        **base,
-        "default_environment": "bench",
-        "runbook_dirs": [str(REPO / "runbooks")],
-        "environments": {"bench": environment},
-    }
-    path = workdir / "sre-tui.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-    return path
 
 
 def _prometheus(workdir: Path):  # -> Service | None
@@ -79,22 +54,13 @@ def run(quick: bool) -> Part:
         prometheus = None
         try:
             prometheus = _prometheus(workdir)
-            config = _config(workdir, sandbox.kubeconfig, prometheus.url if prometheus else None)
-            argv = python(
-                "-m", "sre_tui", "--config", str(config), "run", "service-timeout",
-                "--var", "deployment=web",
-            )  # fmt: skip
-            env = bench_env(SRE_TUI_STATE_DIR=str(workdir / "state"))
-            with Terminal(argv, size=SIZE, env=env) as term:
-                term.expect("Check service health", timeout=60)
-                term.arm("watching")
-                term.send("p")
-                if term.wait(30) is None:
-                    part.details["warning"] = "the pods pane never said it was watching"
-                term.arm("all pods (3)")
-                term.send("l")
-                if term.wait(30) is None:
-                    part.details["warning"] = "the logs pane never showed its three pods"
+            prom_url = prometheus.url if prometheus else None
+            config = app_config(
+                workdir, sandbox.kubeconfig, prom_url, "sre-tui bench: a quiet simulated cluster"
+            )
+            with Terminal(app_argv(config, "web"), size=SIZE, env=app_env(workdir)) as term:
+                if warnings := open_panes(term, 3):
+                    part.details["warning"] = "; ".join(warnings)
                 time.sleep(1.5 if quick else 5.0)  # start-up work settles
                 term.recording = []
                 bytes0, cpu0, t0 = term.bytes, term.cpu_seconds(), time.monotonic()

@@ -103,13 +103,11 @@ def key_latency(quick: bool) -> tuple[list[Metric], dict[str, Any]]:
             rng = random.Random(4)
             for _ in range(pairs):
                 for kind, word in (("pause", "PAUSED"), ("resume", "FOLLOW")):
-                    term.arm(word)
-                    sent = term.send("f")
-                    seen = term.wait(5.0)
-                    if seen is None:
+                    latency = term.key_latency("f", word, 5.0)
+                    if latency is None:
                         misses += 1
                     else:
-                        samples[kind].append(seen - sent)
+                        samples[kind].append(latency)
                     time.sleep(rng.uniform(0.1, 0.25))  # no lock-step with the frame timer
             cpu = term.cpu_seconds()
         finally:

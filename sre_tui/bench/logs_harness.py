@@ -24,6 +24,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.widgets import Log
 
+from sre_tui.bench.lines import log_text
 from sre_tui.core.logbuffer import LogLine
 from sre_tui.ui.widgets import logs_pane
 from sre_tui.ui.widgets.logs_pane import LogsPane
@@ -35,13 +36,7 @@ TICK = 0.002
 
 def make_line(i: int, base: float) -> LogLine:
     """A fresh, distinct line of a typical length (~130 characters)."""
-    level = "warn" if i % 50 == 0 else "info"
-    text = (
-        f'level={level} msg="GET /api/v1/orders/{i} 200" latency_ms={i % 997} '
-        f"upstream=payments:8080 trace_id={i * 2654435761 % 2**64:016x} user=u{i % 5000}"
-        + (" error=upstream timeout" if i % 97 == 0 else "")
-    )
-    return LogLine(datetime.fromtimestamp(base + i * 1e-5, UTC), PODS[i % len(PODS)], text)
+    return LogLine(datetime.fromtimestamp(base + i * 1e-5, UTC), PODS[i % len(PODS)], log_text(i))
 
 
 def rss_now_mb() -> float:

@@ -24,6 +24,7 @@ class Metric:
     target: float | None = None
     higher_is_better: bool = False
     note: str = ""
+    count: bool = False  # a whole number of things: printed without decimals
 
     @property
     def passed(self) -> bool | None:
@@ -36,10 +37,16 @@ class Metric:
     def target_text(self) -> str:
         if self.target is None:
             return ""
-        return f"{'≥' if self.higher_is_better else '≤'} {_num(self.target)} {self.unit}".rstrip()
+        sign = "≥" if self.higher_is_better else "≤"
+        return f"{sign} {self._number(self.target)} {self.unit}".rstrip()
 
     def value_text(self) -> str:
-        return "n/a" if self.value is None else f"{_num(self.value)} {self.unit}".rstrip()
+        if self.value is None:
+            return "n/a"
+        return f"{self._number(self.value)} {self.unit}".rstrip()
+
+    def _number(self, value: float) -> str:
+        return f"{value:,.0f}" if self.count else _num(value)
 
 
 @dataclass

@@ -36,11 +36,18 @@ def _idle(quick: bool) -> Part:
     return idle.run(quick)
 
 
+def _load(quick: bool) -> Part:
+    from sre_tui.bench import load
+
+    return load.run(quick)
+
+
 PARTS: dict[str, Callable[[bool], Part]] = {
     "startup": _startup,
     "logs": _logs,
     "pods": _pods,
     "idle": _idle,
+    "load": _load,
 }
 
 

@@ -1,5 +1,6 @@
 """The simulated Kubernetes API (sre_tui.sandbox) on its own loop in a background thread,
-with a quiet scenario: pods start at once, never change, and write no logs."""
+with a quiet scenario (pods start at once, never change, and write no logs) or a firehose
+(every running pod writes a steady stream of log lines)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sre_tui.bench.lines import log_text
 from sre_tui.sandbox import cluster as cluster_module
 from sre_tui.sandbox.cluster import Cluster
 from sre_tui.sandbox.interfaces import Clock, HealthAnswer, PodBehaviour, PodView
@@ -71,6 +73,46 @@ class QuietScenario:
 
     def metrics_text(self) -> bytes:
         return b""
+
+
+class FirehoseScenario(QuietScenario):
+    """Every running pod writes `lines_per_second` log lines, whoever deletes or scales it.
+
+    New pods take a moment to pull and become Ready so churn shows in the pods pane as
+    it would on a cluster. `produced` counts the lines handed to the cluster (read from
+    other threads: a plain int, written only on the sandbox's loop).
+    """
+
+    name = "firehose"
+
+    def __init__(self, deployments: dict[str, int], lines_per_second: float) -> None:
+        super().__init__(deployments)
+        self.lines_per_second = lines_per_second
+        self.produced = 0
+        self._carry: dict[str, float] = {}  # fractions of a line owed, per pod
+        self._last: float | None = None
+
+    def pod_behaviour(self, namespace: str, deployment: str, env: dict[str, str]) -> PodBehaviour:
+        return PodBehaviour(pull_seconds=0.5, ready_after_seconds=1.0)
+
+    def tick(self, now: float, pods: list[PodView]) -> dict[tuple[str, str], list[str]]:
+        # At most a second's worth after a stall, rather than a burst of the whole backlog.
+        elapsed = min(1.0, now - self._last) if self._last is not None else 0.0
+        self._last = now
+        lines: dict[tuple[str, str], list[str]] = {}
+        carry: dict[str, float] = {}
+        for pod in pods:
+            if pod.phase != "Running" or pod.started_at is None:
+                continue  # the cluster drops lines of a pod that is not running
+            due = self._carry.get(pod.name, 0.0) + self.lines_per_second * elapsed
+            count = int(due)
+            carry[pod.name] = due - count
+            if count:
+                first = self.produced
+                lines[(pod.namespace, pod.name)] = [log_text(first + i) for i in range(count)]
+                self.produced += count
+        self._carry = carry  # deleted pods drop out: bounded however long the churn runs
+        return lines
 
 
 def bare_pod(name: str, labels: dict[str, str]) -> dict[str, Any]:

@@ -138,6 +138,17 @@ class Terminal:
         os.write(self.fd, raw)
         return at
 
+    def key_latency(
+        self, key: str | bytes, marker: str | bytes, timeout: float = 5.0
+    ) -> float | None:
+        """Seconds from writing `key` to reading `marker` back (the frame the key caused),
+        or None when no such frame came within `timeout`. The marker is armed before the
+        key is sent, so only output the key could have caused is searched."""
+        self.arm(marker)
+        sent = self.send(key)
+        seen = self.wait(timeout)
+        return None if seen is None else seen - sent
+
     # ---- the process -------------------------------------------------------------------
 
     def cpu_seconds(self) -> float:
@@ -145,6 +156,14 @@ class Terminal:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def memory_mb(self, field: str = "VmRSS") -> float:
+        """A memory figure of the process from /proc/<pid>/status (VmRSS: resident now,
+        VmHWM: the resident peak), in MB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024  # kB
+        raise BenchError(f"no {field} in /proc/{self.pid}/status")
 
     def quit(self, keys: bytes = b"\x11", timeout: float = 10.0) -> None:
         """Ctrl+Q; if it has not exited after `timeout`, signals to this child only

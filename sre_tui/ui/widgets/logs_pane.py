@@ -174,6 +174,13 @@ class LogsPane(Vertical, can_focus=False):
                 self._stop(pod)
                 if pod not in self.pods:
                     self._push(marker(pod, "pod gone"))
+        # A gone pod's resume point is never read again: under churn (a new name per
+        # replacement) keeping them all would grow without end. (list() copies the keys
+        # in one step: stream threads add points concurrently.)
+        present = set(self.pods)
+        for pod in list(self._points):
+            if pod not in present:
+                self._points.pop(pod, None)
         for pod in sorted(wanted - set(self._streams)):
             self._streams[pod] = self.run_worker(
                 lambda pod=pod: self._stream(pod),
