@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,18 @@ def require_backends() -> None:
     pytest.skip("Prometheus/Alertmanager not installed (make backends installs them)")
 
 
-def demo_processes() -> list[str]:
-    """Command lines of processes a demo started (they all run inside its workdir)."""
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+def demo_processes(ignore: Iterable[str] = ()) -> list[str]:
+    """ "pid args" of processes a demo started (they all run inside its workdir), but for
+    `ignore`: the demos other tests (other pytest workers) run meanwhile."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    lines = [raw.strip() for raw in out.splitlines()]
+    skip = set(ignore)
     return [
         line
-        for line in out.splitlines()
-        if "sre-tui-demo-" in line or ("sre_tui demo --headless" in line and "ps -eo" not in line)
+        for line in lines
+        if line not in skip
+        and ("sre-tui-demo-" in line or "sre_tui demo --headless" in line)
+        and "ps -eo" not in line
     ]
 
 
@@ -113,7 +118,8 @@ def test_headless_demo_serves_kubectl_and_stops_clean(headless_demo) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 0
     assert not Path(info["workdir"]).exists()
-    assert demo_processes() == []
+    # Its own processes only: other pytest workers run demos of their own meanwhile.
+    assert [line for line in demo_processes() if info["workdir"] in line] == []
 
 
 def test_timeout_scenario_fires_and_scale_up_fixes_it(headless_demo) -> None:
@@ -160,6 +166,7 @@ def test_timeout_scenario_fires_and_scale_up_fixes_it(headless_demo) -> None:
 @pytest.mark.pty
 def test_demo_with_ui_quits_and_leaves_nothing_behind(isolated_state: Path) -> None:
     env = {**os.environ, "TERM": "xterm-256color"}
+    others = demo_processes()
     child = pexpect.spawn(
         sys.executable,
         ["-m", "sre_tui", "demo", "--speed", "5"],
@@ -170,13 +177,13 @@ def test_demo_with_ui_quits_and_leaves_nothing_behind(isolated_state: Path) -> N
     try:
         child.expect("env demo")  # the app is up against the demo environment
         child.expect("runbooks")
-        assert demo_processes(), "the demo environment should be running"
+        assert demo_processes(ignore=others), "the demo environment should be running"
         child.sendcontrol("q")
         child.expect(pexpect.EOF)
     finally:
         if child.isalive():
             child.kill(signal.SIGKILL)
-    wait_for(lambda: demo_processes() == [], 20, "no demo processes left")
+    wait_for(lambda: demo_processes(ignore=others) == [], 20, "no demo processes left")
 
 
 def test_raising_the_timeout_fixes_it_and_rollback_brings_it_back(headless_demo) -> None:
