@@ -207,3 +207,31 @@ async def test_panes_switch_by_key_and_zoom(workspace, clock) -> None:
         await pilot.press("down")  # "Check logs for timeout errors" → logs, filtered
         await pilot.pause()
         assert tabs.active == "tab-logs"
+
+
+async def test_switching_panes_does_not_keep_old_footer_keys(workspace, clock) -> None:
+    """Each focus change rebuilds the footer's keys; the old ones must be let go (they
+    leaked ~0.8 MB per switch in the load bench: Textualize/textual#6666)."""
+    import gc
+
+    from textual.widgets._footer import FooterKey
+
+    def alive() -> int:
+        gc.collect()
+        return sum(isinstance(obj, FooterKey) for obj in gc.get_objects())
+
+    active = workspace.start(workspace.runbooks.by_id("service-timeout"), now=clock())
+    app = create_app(workspace, active, clock=clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        for key in "plm":
+            await pilot.press(key)
+            await pilot.pause()
+        settled = alive()
+        for key in "plmk" * 3:
+            await pilot.press(key)
+            await pilot.pause()
+        await pilot.pause()
+        shown = len(app.screen.query(FooterKey))
+        assert shown > 5
+        assert alive() <= max(settled, 2 * shown)

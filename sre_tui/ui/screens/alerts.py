@@ -9,12 +9,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from sre_tui import applog
 from sre_tui.core.alerts import Alert, runbook_for, severity_of
 from sre_tui.core.sanitize import inert
 from sre_tui.core.timefmt import short_duration, stamp
+from sre_tui.ui.widgets.footer import KeyFooter
 from sre_tui.ui.widgets.incident_header import severity_style
 from sre_tui.ui.widgets.table import Table
 
@@ -43,7 +44,7 @@ class AlertsScreen(Screen[None]):
         yield Table(id="alerts-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="alert-detail")
         yield Static(id="alerts-hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

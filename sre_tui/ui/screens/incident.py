@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from sre_tui.actions.gate import ActionGate, build_gate
 from sre_tui.backends.incident_store import IncidentStore
@@ -30,6 +30,7 @@ from sre_tui.ui.screens.incident_actions import ACTION_BINDINGS, GatedActions
 from sre_tui.ui.widgets.checklist import Checklist
 from sre_tui.ui.widgets.checks_pane import ChecksPane
 from sre_tui.ui.widgets.escalations import Escalations
+from sre_tui.ui.widgets.footer import KeyFooter
 from sre_tui.ui.widgets.incident_header import IncidentHeader
 from sre_tui.ui.widgets.logs_pane import LogsPane
 from sre_tui.ui.widgets.metrics_pane import MetricsPane
@@ -119,7 +120,7 @@ class IncidentScreen(GatedActions, Screen[None]):
                 with TabPane("Timeline", id="tab-timeline"):
                     yield Escalations(classes="escalations")
                     yield Timeline(classes="timeline")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for scroll in self.query(".detail-scroll"):

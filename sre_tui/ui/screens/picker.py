@@ -16,13 +16,14 @@ from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from sre_tui.backends.runbook_files import BrokenFile, Fingerprint, RunbookSet
 from sre_tui.core.lint import Loaded
 from sre_tui.core.severity import Severity
 from sre_tui.ui.dialogs.new_incident import NewIncidentDialog
 from sre_tui.ui.dialogs.text_view import TextView
+from sre_tui.ui.widgets.footer import KeyFooter
 from sre_tui.ui.widgets.incident_header import severity_style
 from sre_tui.ui.widgets.table import Table
 
@@ -109,7 +110,7 @@ class PickerScreen(Screen[None]):
         )
         yield Table(id="runbooks", cursor_type="row", zebra_stripes=True)
         yield Static(id="picker-problems")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # A blinking cursor makes headless screenshots (and snapshot tests) differ by frame.
