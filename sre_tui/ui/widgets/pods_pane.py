@@ -270,7 +270,8 @@ class PodsPane(Vertical):
             text = Text(no_wrap=True, overflow="ellipsis")
             if not events:
                 text.append("no recent events", style="dim")
-            for index, event in enumerate(events):
+            # Newest first: when the area is short, what is cut is the oldest.
+            for index, event in enumerate(reversed(events)):
                 if index:
                     text.append("\n")
                 kind = event.get("type", "")
