@@ -7,6 +7,7 @@ parse inside methods that do the HTTP call, get them from a local HTTP server.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -15,7 +16,6 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -253,13 +253,7 @@ def server() -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    # `httpx.request` builds a client (and its TLS context) per call: ~60 ms each. One
-    # shared client keeps hundreds of examples fast; the answers still go over HTTP.
-    client = httpx.Client()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(httpx, "request", client.request)
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    client.close()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
     thread.join()
@@ -302,6 +296,13 @@ silence = shaped(
 )
 
 
+@functools.cache
+def alertmanager(url: str) -> AlertmanagerBackend:
+    """One backend (and so one HTTP client) for every example: building a client costs
+    ~60 ms, which hundreds of examples would pay again and again."""
+    return AlertmanagerBackend(url, timeout=5)
+
+
 @PROPERTY
 @given(
     st.one_of(st.lists(alert, max_size=3), st.lists(silence, max_size=3), silence, raw_body),
@@ -309,7 +310,7 @@ silence = shaped(
 )
 def test_alertmanager_answers(server: str, body: Any, status: int) -> None:
     serve(body, status)
-    backend = AlertmanagerBackend(server, timeout=5)
+    backend = alertmanager(server)
     for call in (
         backend.alerts,
         backend.silences,
