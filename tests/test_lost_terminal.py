@@ -83,3 +83,24 @@ def test_hangup_exits_cleanly_with_the_tick_on_disk(isolated_state: Path) -> Non
     finally:
         if resumed.isalive():
             resumed.kill(signal.SIGKILL)
+
+
+def test_stop_and_continue_on_a_live_terminal_still_resumes(isolated_state: Path) -> None:
+    """The guard against the hang-up's SIGCONT must leave `kill -STOP`/`fg` alone."""
+    child = spawn(["run", "service-timeout", "--var", "deployment=checkout"], isolated_state)
+    try:
+        child.expect("Check service health")
+        os.kill(child.pid, signal.SIGTSTP)  # Textual leaves application mode and stops
+        child.expect(r"\x1b\[\?1049l")  # the alternate screen is left …
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] != "T":
+            assert time.monotonic() < deadline, "the app did not stop"
+            time.sleep(0.02)  # … then it stops itself: continue it only once stopped
+        os.kill(child.pid, signal.SIGCONT)
+        child.expect(r"\x1b\[\?1049h")  # … and entered again on continue
+        child.expect("Check service health")  # redrawn
+        child.send("n")  # and the app takes keys again
+        child.expect("Add a note")
+    finally:
+        if child.isalive():
+            child.kill(signal.SIGKILL)

@@ -7,6 +7,8 @@ import contextlib
 import logging
 import os
 import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -28,6 +30,7 @@ from sre_tui.ui.widgets.logs_pane import LogsPane
 from sre_tui.workspace import ActiveIncident, LiveBackends, Workspace, WorkspaceError, connect
 
 log = logging.getLogger(__name__)
+HANG_UP_EXIT_SECONDS = 10.0  # the most a hung-up app may take to leave
 
 
 class SreTuiApp(App[None]):
@@ -71,6 +74,27 @@ class SreTuiApp(App[None]):
             return  # tests drive the app without a terminal
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.hang_up)
+            self._guard_resume()
+
+    def _guard_resume(self) -> None:
+        """A hang-up sends SIGCONT right after SIGHUP, and Textual's driver answers SIGCONT
+        (meant for `fg` after ctrl+z) by starting a new terminal writer at once, whatever
+        the main thread was doing: the exit then waited forever on the old writer's full
+        queue (one hang-up in eight here). Resume only while the terminal is alive."""
+        import termios  # POSIX only, as this driver is
+
+        resume = signal.getsignal(signal.SIGCONT)
+        if not callable(resume):
+            return
+
+        def on_continue(signum: int, frame: object) -> None:
+            try:
+                termios.tcgetattr(sys.__stdin__.fileno())  # fails once the tty hung up
+            except (termios.error, OSError, ValueError, AttributeError):
+                return
+            resume(signum, frame)
+
+        signal.signal(signal.SIGCONT, on_continue)
 
     def hang_up(self) -> None:
         """The terminal is gone: stop everything and exit, writing nothing more to it."""
@@ -86,6 +110,11 @@ class SreTuiApp(App[None]):
             os.close(null)
         self._stop_streams()
         self.exit(return_code=129)  # 128 + SIGHUP, like a shell
+        # Every change is on disk as it happens: should the shutdown still hang on the
+        # dead terminal, nothing is lost by leaving without it.
+        watchdog = threading.Timer(HANG_UP_EXIT_SECONDS, os._exit, args=(129,))
+        watchdog.daemon = True
+        watchdog.start()
 
     async def _connect(self) -> None:
         """Clients for the environment's cluster, Prometheus and alerts, after the first
