@@ -403,8 +403,10 @@ class GatedActions:
             )
         )
         if self._command_screen is not None:  # shown as finished once it is on disk
-            status = "exit 0" if outcome.ok else "failed"
-            self._command_screen.done(f"{status}: {outcome.message}")
+            # "exit 0 in 0.3 s" says it all; a failure says so first.
+            self._command_screen.done(
+                outcome.message if outcome.ok else f"failed: {outcome.message}"
+            )
             self._command_screen = None
         self._announce(plan, outcome)
         self.show_action_markers()
