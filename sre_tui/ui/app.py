@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -124,6 +125,11 @@ class SreTuiApp(App[None]):
         applog.report("prometheus", self.live.prometheus_reason)
         applog.report("alerts", self.live.alerts_reason)
         self._live_ready.set()
+        # Everything alive now (Textual, the clients, the runbooks) lives as long as the
+        # app: keep it out of the collector's full passes, whose pauses the log firehose
+        # made users feel as late keys. (Not under tests: one process runs many apps.)
+        if not self.is_headless:
+            gc.freeze()
         if self.live.alerts is not None and self.initial is None:
             self.show_alerts()
 
