@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def property_settings(
+    examples: int, deadline_ms: int, *extra_health_checks: HealthCheck
+) -> settings:
+    """A module's Hypothesis settings: `examples` per property unless
+    SRE_TUI_PROPERTY_EXAMPLES says otherwise; slow examples are not a health failure."""
+    return settings(
+        max_examples=int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", str(examples))),
+        deadline=deadline_ms,
+        suppress_health_check=[HealthCheck.too_slow, *extra_health_checks],
+    )
+
+
 RUNBOOK_FILES = sorted((REPO / "runbooks").glob("*.yaml"))
 MARKDOWN_FILES = sorted((REPO / "tests" / "fixtures" / "markdown").glob("*.md"))
 

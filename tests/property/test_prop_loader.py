@@ -3,11 +3,10 @@ never a traceback, never a hang."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sre_tui.backends.config_files import EXAMPLE_CONFIG, load_config
@@ -18,13 +17,11 @@ from tests.property.strategies import (
     hostile_piece,
     hostile_text,
     json_value,
+    property_settings,
     time_limit,
 )
 
-EXAMPLES = int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", "100"))
-PROPERTY = settings(
-    max_examples=EXAMPLES, deadline=2000, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY = property_settings(100, 2000)
 SOURCES = [path.read_text() for path in RUNBOOK_FILES]
 TREES = [yaml.safe_load(text) for text in SOURCES]
 KILL_SWITCHES = tuple(load_config(str(EXAMPLE_CONFIG)).kill_switch_ids)

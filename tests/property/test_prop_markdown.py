@@ -3,18 +3,19 @@ another exception, never a hang."""
 
 from __future__ import annotations
 
-import os
-
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sre_tui.core.markdown_import import ImportFailed, ImportResult, import_markdown
-from tests.property.strategies import MARKDOWN_FILES, hostile_piece, hostile_text, time_limit
-
-EXAMPLES = int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", "80"))
-PROPERTY = settings(
-    max_examples=EXAMPLES, deadline=3000, suppress_health_check=[HealthCheck.too_slow]
+from tests.property.strategies import (
+    MARKDOWN_FILES,
+    hostile_piece,
+    hostile_text,
+    property_settings,
+    time_limit,
 )
+
+PROPERTY = property_settings(80, 3000)
 SOURCES = [path.read_text() for path in MARKDOWN_FILES]
 
 # Markdown a pasted runbook is made of, to build documents the importer takes seriously.

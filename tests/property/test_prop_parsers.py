@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -26,14 +25,9 @@ from sre_tui.core import rollout
 from sre_tui.core.actions import ActionError
 from sre_tui.core.logbuffer import LogBuffer, LogLine, ResumePoint, parse_line
 from sre_tui.core.pods import PodRow, pod_row, summary
-from tests.property.strategies import hostile_text, json_value, shaped
+from tests.property.strategies import hostile_text, json_value, property_settings, shaped
 
-EXAMPLES = int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", "100"))
-PROPERTY = settings(
-    max_examples=EXAMPLES,
-    deadline=1000,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+PROPERTY = property_settings(100, 1000, HealthCheck.function_scoped_fixture)
 
 # --- shapes the servers use, each field right or arbitrary ------------------------------
 

@@ -4,13 +4,12 @@ piece, or the render is refused with TemplateError."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sre_tui.core.templating import (
@@ -21,12 +20,9 @@ from sre_tui.core.templating import (
     placeholders,
     render,
 )
-from tests.property.strategies import RUNBOOK_FILES, hostile_text
+from tests.property.strategies import RUNBOOK_FILES, hostile_text, property_settings
 
-EXAMPLES = int(os.environ.get("SRE_TUI_PROPERTY_EXAMPLES", "150"))
-PROPERTY = settings(
-    max_examples=EXAMPLES, deadline=500, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY = property_settings(150, 500)
 
 
 def _strings(node: object, key: str) -> list[str]:
