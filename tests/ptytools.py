@@ -81,14 +81,21 @@ def app_env(state: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "TERM": "xterm-256color", "SRE_TUI_STATE_DIR": str(state), **extra}
 
 
-@contextmanager
-def app_session(
-    args: list[str], env: dict[str, str], *, rows: int = 40, cols: int = 140, timeout: int = 30
-) -> Iterator[Session]:
-    """`python -m sre_tui ARGS` in a pty of rows × cols; killed if still running after."""
-    child = pexpect.spawn(
+def spawn_app(
+    args: list[str], env: dict[str, str], *, rows: int = 30, cols: int = 100, timeout: int = 30
+) -> pexpect.spawn:
+    """`python -m sre_tui ARGS` in a pty of rows × cols."""
+    return pexpect.spawn(
         sys.executable, ["-m", "sre_tui", *args], env=env, dimensions=(rows, cols), timeout=timeout
     )
+
+
+@contextmanager
+def app_session(
+    args: list[str], env: dict[str, str], *, rows: int = 30, cols: int = 100, timeout: int = 30
+) -> Iterator[Session]:
+    """`spawn_app` as a Session; killed if still running after."""
+    child = spawn_app(args, env, rows=rows, cols=cols, timeout=timeout)
     try:
         yield Session(child)
     finally:

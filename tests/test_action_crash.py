@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pexpect
@@ -15,6 +14,7 @@ import yaml
 from sre_tui.backends.audit import AuditLog
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.cli import main
+from tests.ptytools import app_env, spawn_app
 
 pytestmark = pytest.mark.pty
 
@@ -40,19 +40,8 @@ def test_sigkill_mid_action_leaves_outcome_unknown(isolated_state: Path, tmp_pat
     (runbooks / "slow-diagnostic.yaml").write_text(RUNBOOK)
     config = tmp_path / "sre-tui.yaml"
     config.write_text(yaml.safe_dump({"runbook_dirs": [str(runbooks)]}))
-    env = {
-        **os.environ,
-        "TERM": "xterm-256color",
-        "SRE_TUI_STATE_DIR": str(isolated_state),
-        "SRE_TUI_CONFIG": str(config),
-    }
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "sre_tui", "run", "slow-diagnostic"],
-        env=env,
-        dimensions=(30, 100),
-        timeout=30,
-    )
+    env = app_env(isolated_state, SRE_TUI_CONFIG=str(config))
+    child = spawn_app(["run", "slow-diagnostic"], env)
     audit = AuditLog(isolated_state / "audit.jsonl")
     try:
         child.expect("Wait for the dependency")
@@ -75,9 +64,7 @@ def test_sigkill_mid_action_leaves_outcome_unknown(isolated_state: Path, tmp_pat
     incident = store.load(incident_id).incident
     assert [r.state for r in incident.actions.values()] == ["outcome unknown"]
 
-    child = pexpect.spawn(
-        sys.executable, ["-m", "sre_tui", "resume"], env=env, dimensions=(30, 100), timeout=30
-    )
+    child = spawn_app(["resume"], env)
     try:
         child.expect("Action outcome unknown")
         child.sendcontrol("q")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pexpect
@@ -12,21 +11,13 @@ import pytest
 
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.cli import main
+from tests.ptytools import app_env, spawn_app
 
 pytestmark = pytest.mark.pty
 
 
 def spawn(args: list[str], state: Path) -> pexpect.spawn:
-    env = {
-        **os.environ,
-        "TERM": "xterm-256color",
-        "SRE_TUI_STATE_DIR": str(state),
-        "COLUMNS": "100",
-        "LINES": "30",
-    }
-    return pexpect.spawn(
-        sys.executable, ["-m", "sre_tui", *args], env=env, dimensions=(30, 100), timeout=30
-    )
+    return spawn_app(args, app_env(state, COLUMNS="100", LINES="30"))
 
 
 def test_tick_survives_sigkill_on_first_frame_showing_it(isolated_state: Path, capsys) -> None:

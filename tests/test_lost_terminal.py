@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -15,15 +14,13 @@ import pexpect
 import pytest
 
 from sre_tui.backends.incident_store import IncidentStore
+from tests.ptytools import app_env, spawn_app
 
 pytestmark = pytest.mark.pty
 
 
 def spawn(args: list[str], state: Path) -> pexpect.spawn:
-    env = {**os.environ, "TERM": "xterm-256color", "SRE_TUI_STATE_DIR": str(state)}
-    return pexpect.spawn(
-        sys.executable, ["-m", "sre_tui", *args], env=env, dimensions=(30, 100), timeout=30
-    )
+    return spawn_app(args, app_env(state))
 
 
 def exit_status(pid: int, seconds: float) -> int | None:
