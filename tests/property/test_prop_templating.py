@@ -82,6 +82,20 @@ def _markers(text: str) -> dict[str, str]:
     return {name: f"MARK{i}X" for i, name in enumerate(dict.fromkeys(placeholders(text)))}
 
 
+def _render_pair(
+    template: str, value: str, other: str, context: Context
+) -> tuple[dict[str, str], str, dict[str, str], str] | None:
+    """(values, rendered with them, markers, rendered with the markers) — the hostile
+    rendering and the shape it must keep — or None when the values are refused."""
+    values = _values(template, value, other)
+    try:
+        rendered = render(template, values, context)
+    except TemplateError:
+        return None
+    markers = _markers(template)
+    return values, rendered, markers, render(template, markers, context)
+
+
 def _substitute(piece: str, markers: dict[str, str], values: dict[str, str]) -> str:
     for name, marker in markers.items():
         piece = piece.replace(marker, values[name])
@@ -94,16 +108,10 @@ def _substitute(piece: str, markers: dict[str, str], values: dict[str, str]) -> 
 @PROPERTY
 @given(st.sampled_from(COMMANDS), hostile_text, hostile_text)
 def test_shell_value_is_one_literal_piece(template: str, value: str, other: str) -> None:
-    values = _values(template, value, other)
-    try:
-        rendered = render(template, values, Context.SHELL)
-    except TemplateError:
+    if (pair := _render_pair(template, value, other, Context.SHELL)) is None:
         return
-    markers = _markers(template)
-    expected = [
-        _substitute(t, markers, values)
-        for t in shlex.split(render(template, markers, Context.SHELL))
-    ]
+    values, rendered, markers, shape = pair
+    expected = [_substitute(t, markers, values) for t in shlex.split(shape)]
     assert shlex.split(rendered) == expected
 
 
@@ -137,13 +145,10 @@ def _promql_tokens(text: str) -> list[tuple[str, str]]:
 @PROPERTY
 @given(st.sampled_from(QUERIES), hostile_text, hostile_text)
 def test_promql_value_stays_inside_its_string(template: str, value: str, other: str) -> None:
-    values = _values(template, value, other)
-    try:
-        rendered = render(template, values, Context.PROMQL)
-    except TemplateError:
+    if (pair := _render_pair(template, value, other, Context.PROMQL)) is None:
         return
-    markers = _markers(template)
-    shape = _promql_tokens(render(template, markers, Context.PROMQL))
+    values, rendered, markers, shape_text = pair
+    shape = _promql_tokens(shape_text)
     got = _promql_tokens(rendered)
     assert len(got) == len(shape), (rendered, got, shape)
     for index, ((kind, text), (want_kind, want)) in enumerate(zip(got, shape, strict=True)):
@@ -190,13 +195,10 @@ def test_selector_value_cannot_add_a_requirement(value: str, other: str) -> None
 @PROPERTY
 @given(st.sampled_from(URLS), hostile_text, hostile_text)
 def test_url_value_adds_no_segment_or_parameter(template: str, value: str, other: str) -> None:
-    values = _values(template, value, other)
-    try:
-        rendered = render(template, values, Context.URL)
-    except TemplateError:
+    if (pair := _render_pair(template, value, other, Context.URL)) is None:
         return
-    markers = _markers(template)
-    shape = urlsplit(render(template, markers, Context.URL))
+    values, rendered, markers, shape_text = pair
+    shape = urlsplit(shape_text)
     got = urlsplit(rendered)
     assert (got.scheme, got.fragment.count("/")) == (shape.scheme, shape.fragment.count("/"))
     assert unquote(got.netloc) == _substitute(shape.netloc, markers, values)
