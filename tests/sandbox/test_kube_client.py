@@ -381,7 +381,9 @@ def test_crash_loop_restarts_and_previous_logs(api: client.ApiClient) -> None:
         "spec": {
             "template": {
                 "spec": {
-                    "containers": [{"name": "web", "env": [{"name": "CRASH_AFTER", "value": "3"}]}]
+                    # 10 s of scenario time (0.5 s here): enough 50 ms ticks for each
+                    # instance to log before it crashes, even on a loaded machine.
+                    "containers": [{"name": "web", "env": [{"name": "CRASH_AFTER", "value": "10"}]}]
                 }
             }
         }
