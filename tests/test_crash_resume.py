@@ -11,7 +11,7 @@ import pytest
 
 from sre_tui.backends.incident_store import IncidentStore
 from sre_tui.cli import main
-from tests.ptytools import app_env, spawn_app
+from tests.ptytools import app_env, app_session, spawn_app
 
 pytestmark = pytest.mark.pty
 
@@ -42,12 +42,8 @@ def test_tick_survives_sigkill_on_first_frame_showing_it(isolated_state: Path, c
     listing = capsys.readouterr().out
     assert incident_id in listing and "investigating" in listing and "1/14" in listing
 
-    child = spawn(["resume"], isolated_state)
-    try:
-        child.expect(incident_id)
-        child.expect(r"\[x\]")
-        child.sendcontrol("q")
-        child.expect(pexpect.EOF)
-    finally:
-        if child.isalive():
-            child.kill(signal.SIGKILL)
+    with app_session(["resume"], app_env(isolated_state, COLUMNS="100", LINES="30")) as resumed:
+        resumed.until(incident_id)
+        resumed.until(r"\[x\]")
+        resumed.child.sendcontrol("q")
+        resumed.until(pexpect.EOF)

@@ -14,7 +14,7 @@ import pexpect
 import pytest
 
 from sre_tui.backends.incident_store import IncidentStore
-from tests.ptytools import app_env, spawn_app
+from tests.ptytools import app_env, app_session, spawn_app
 
 pytestmark = pytest.mark.pty
 
@@ -72,14 +72,10 @@ def test_hangup_exits_cleanly_with_the_tick_on_disk(isolated_state: Path) -> Non
     # It exited by itself (not killed by the signal's default action), with 128 + SIGHUP.
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 129, status
 
-    resumed = spawn(["resume"], isolated_state)
-    try:
-        resumed.expect(r"\[x\]")
-        resumed.sendcontrol("q")
-        resumed.expect(pexpect.EOF)
-    finally:
-        if resumed.isalive():
-            resumed.kill(signal.SIGKILL)
+    with app_session(["resume"], app_env(isolated_state)) as resumed:
+        resumed.until(r"\[x\]")
+        resumed.child.sendcontrol("q")
+        resumed.until(pexpect.EOF)
 
 
 def test_stop_and_continue_on_a_live_terminal_still_resumes(isolated_state: Path) -> None:
